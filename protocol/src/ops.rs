@@ -1,0 +1,193 @@
+//! Op payloads (client → server), their results, and event payloads (server → client).
+//!
+//! Field names here are the wire names. Optional fields are omitted when absent, in both codecs.
+
+use serde::{Deserialize, Serialize};
+
+/// Op names, as they appear in `op`.
+pub mod op {
+    pub const HELLO: &str = "hello";
+    pub const PING: &str = "ping";
+    pub const ROOM_JOIN: &str = "room.join";
+    pub const ROOM_LEAVE: &str = "room.leave";
+    pub const CHAT_SEND: &str = "chat.send";
+    pub const CHAT_HISTORY: &str = "chat.history";
+}
+
+/// Event names, as they appear in `ev`.
+pub mod ev {
+    pub const CHAT_MSG: &str = "chat.msg";
+    pub const ROOM_PRESENCE: &str = "room.presence";
+}
+
+/// A parsed client op with its typed payload.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientOp {
+    Hello(Hello),
+    Ping(Ping),
+    RoomJoin(RoomJoin),
+    RoomLeave(RoomLeave),
+    ChatSend(ChatSend),
+    ChatHistory(ChatHistory),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("unknown op {0:?}")]
+    Unknown(String),
+    #[error("bad payload for {op}: {source}")]
+    Payload { op: &'static str, source: serde_json::Error },
+}
+
+impl ClientOp {
+    /// Picks the payload type by op name. An absent `d` reads as `{}`.
+    pub fn parse(op_name: &str, d: &serde_json::Value) -> Result<Self, OpError> {
+        fn typed<T: serde::de::DeserializeOwned>(
+            op: &'static str,
+            d: &serde_json::Value,
+        ) -> Result<T, OpError> {
+            let result = if d.is_null() {
+                T::deserialize(&serde_json::Value::Object(Default::default()))
+            } else {
+                T::deserialize(d)
+            };
+            result.map_err(|source| OpError::Payload { op, source })
+        }
+        Ok(match op_name {
+            op::HELLO => Self::Hello(typed(op::HELLO, d)?),
+            op::PING => Self::Ping(typed(op::PING, d)?),
+            op::ROOM_JOIN => Self::RoomJoin(typed(op::ROOM_JOIN, d)?),
+            op::ROOM_LEAVE => Self::RoomLeave(typed(op::ROOM_LEAVE, d)?),
+            op::CHAT_SEND => Self::ChatSend(typed(op::CHAT_SEND, d)?),
+            op::CHAT_HISTORY => Self::ChatHistory(typed(op::CHAT_HISTORY, d)?),
+            other => return Err(OpError::Unknown(other.chars().take(64).collect())),
+        })
+    }
+
+    /// Whether the op changes state, so that `idem` applies to it.
+    pub fn is_mutating(&self) -> bool {
+        matches!(self, Self::ChatSend(_))
+    }
+}
+
+/// A position in a room's log: the epoch and the last offset seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamPos {
+    pub ep: String,
+    pub off: u64,
+}
+
+/// A room to rejoin in `hello`, with the last position the client saw in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumePos {
+    pub room: String,
+    pub ep: String,
+    pub off: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// A missing token reads as empty and is refused like any invalid one (`unauthorized`).
+    #[serde(default)]
+    pub token: String,
+    pub v: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resume: Vec<ResumePos>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    pub room: String,
+    pub recovered: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HelloOk {
+    pub session: String,
+    pub user: UserRef,
+    pub node: String,
+    pub heartbeat_ms: u64,
+    pub resumed: Vec<Resumed>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ping {}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pong {
+    pub t: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoomJoin {
+    pub room: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<StreamPos>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoomJoined {
+    pub ep: String,
+    pub off: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<ChatMsg>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoomLeave {
+    pub room: String,
+}
+
+/// The empty result of ops that return nothing but success.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Done {}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatSend {
+    pub room: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatSent {
+    pub off: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatHistory {
+    pub room: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatHistoryPage {
+    pub msgs: Vec<ChatMsg>,
+}
+
+/// One chat message, as pushed in `chat.msg` and listed in history. `id` is unique per store and
+/// grows with time within a room; `ts` is milliseconds since the Unix epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMsg {
+    pub id: u64,
+    pub from: UserRef,
+    pub text: String,
+    pub ts: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Presence {
+    pub joined: Vec<UserRef>,
+    pub left: Vec<UserRef>,
+    pub count: u64,
+}

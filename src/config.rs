@@ -1,0 +1,229 @@
+//! Configuration: built-in defaults, then a TOML file, then `GUILDHALL_*` environment variables,
+//! then command-line flags, each layer overriding the one before.
+//!
+//! Nested keys map to env vars with `__`: `limits.heartbeat_ms` is `GUILDHALL_LIMITS__HEARTBEAT_MS`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::filter::FilterLevel;
+
+/// A value that must never reach a log line.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JwtAlg {
+    #[default]
+    HS256,
+    RS256,
+    EdDSA,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP and WebSocket listener binds.
+    pub bind: SocketAddr,
+    /// Where SQLite and the generated JWT secret live.
+    pub data_dir: PathBuf,
+    /// This node's name in replies and logs; random when absent.
+    pub node_id: Option<String>,
+    /// HS256 shared secret. When absent (and no public key), one is generated in `data_dir`.
+    pub jwt_secret: Option<Secret>,
+    /// `HS256` (shared secret), `RS256` or `EdDSA` (public key file, PEM).
+    pub jwt_alg: JwtAlg,
+    pub jwt_public_key_file: Option<PathBuf>,
+    pub limits: Limits,
+    pub chat: ChatConfig,
+    pub rooms: RoomsConfig,
+    pub store: StoreConfig,
+    /// How long a drain waits for connections to close and writes to flush, ms.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 7700)),
+            data_dir: PathBuf::from("./data"),
+            node_id: None,
+            jwt_secret: None,
+            jwt_alg: JwtAlg::HS256,
+            jwt_public_key_file: None,
+            limits: Limits::default(),
+            chat: ChatConfig::default(),
+            rooms: RoomsConfig::default(),
+            store: StoreConfig::default(),
+            shutdown_grace_ms: 5_000,
+        }
+    }
+}
+
+/// Per-connection bounds. What happens at each is in the protocol spec.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest frame served, bytes; larger ones get `too_long` (up to 1 MiB, then close 1009).
+    pub max_frame_bytes: usize,
+    /// Time allowed for the first frame (`hello`), ms.
+    pub hello_timeout_ms: u64,
+    /// The server pings this often; a connection silent for 3 intervals is closed.
+    pub heartbeat_ms: u64,
+    /// Pre-encoded frames waiting for one connection; overflow closes it with 4008.
+    pub outbound_queue: usize,
+    /// Sustained frames per second a connection may send, and the burst above it.
+    pub frames_per_sec: u32,
+    pub frame_burst: u32,
+    /// Refused frames (rate, malformed) tolerated per minute before the connection is closed.
+    pub strikes_per_min: u32,
+    pub max_conns_per_user: usize,
+    /// Connections per client IP; 0 is unlimited (the right choice behind a load balancer).
+    pub max_conns_per_ip: usize,
+    pub max_rooms_per_conn: usize,
+    /// Longest `idem` key, bytes.
+    pub max_idem_len: usize,
+    /// Kernel send buffer per socket, bytes; 0 leaves it to the kernel's autotuning (up to
+    /// `net.ipv4.tcp_wmem`, often 4 MiB). A smaller buffer finds slow consumers sooner and
+    /// bounds how stale their data can get.
+    pub socket_send_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 64 * 1024,
+            hello_timeout_ms: 10_000,
+            heartbeat_ms: 25_000,
+            outbound_queue: 1_024,
+            frames_per_sec: 20,
+            frame_burst: 60,
+            strikes_per_min: 30,
+            max_conns_per_user: 8,
+            max_conns_per_ip: 0,
+            max_rooms_per_conn: 64,
+            max_idem_len: 64,
+            socket_send_buffer: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChatConfig {
+    pub max_chars: usize,
+    pub min_gap_ms: u64,
+    pub window_ms: u64,
+    pub max_per_window: usize,
+    pub repeat_window_ms: u64,
+    /// The profanity filter of channels not listed in `channels`.
+    pub filter: FilterLevel,
+    /// Messages returned with `room.join` of a chat room.
+    pub history_on_join: u32,
+    /// Per-room overrides, keyed by room name: `[chat.channels."chan:kids"] filter = "strict"`.
+    pub channels: HashMap<String, ChannelConfig>,
+    /// How long an `idem` key remembers its first result, ms.
+    pub idem_ttl_ms: u64,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            max_chars: crate::domain::chat_rules::DEFAULT_MAX_CHARS,
+            min_gap_ms: 3_000,
+            window_ms: 300_000,
+            max_per_window: 20,
+            repeat_window_ms: 60_000,
+            filter: FilterLevel::Medium,
+            history_on_join: 50,
+            channels: HashMap::new(),
+            idem_ttl_ms: 300_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChannelConfig {
+    pub filter: Option<FilterLevel>,
+}
+
+/// The retained tail of each room's log: whichever bound is smaller wins.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RoomsConfig {
+    pub tail_max_events: usize,
+    pub tail_max_age_secs: u64,
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        Self { tail_max_events: 1_000, tail_max_age_secs: 24 * 3600 }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreConfig {
+    /// Most rows one group commit writes.
+    pub batch_max: usize,
+    /// How long an op waits for its write to commit before answering `unavailable`, ms.
+    pub write_timeout_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { batch_max: 256, write_timeout_ms: 5_000 }
+    }
+}
+
+/// Values given on the command line; they override every other layer.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CliOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Layers defaults, the file (if given), `GUILDHALL_*` env vars and CLI flags.
+    pub fn load(file: Option<&Path>, cli: &CliOverrides) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("GUILDHALL_").split("__"))
+            .merge(Serialized::defaults(cli))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn filter_for(&self, room: &str) -> FilterLevel {
+        self.chat.channels.get(room).and_then(|c| c.filter).unwrap_or(self.chat.filter)
+    }
+}

@@ -1,0 +1,20 @@
+//! HTTP routes: the WebSocket upgrade and the operational endpoints.
+
+mod health;
+mod ws;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::services::Services;
+
+pub fn router(services: Arc<Services>) -> Router {
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .with_state(services)
+}

@@ -1,0 +1,184 @@
+//! This node's registry of rooms and their local members, and the fan-out of room events.
+//!
+//! The broker hands each event to [`Rooms::deliver`] once; the room's member list is read
+//! without locks and the event is encoded once per codec, then queued to each member.
+
+pub mod event;
+pub mod gate;
+pub mod presence;
+pub mod room;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use guildhall_protocol::{ev, Push};
+
+use crate::broker::{Broker, BrokerError, EventDraft, EventSink, Position, ReadSince};
+use crate::metrics::Metrics;
+use crate::session::handle::SessionHandle;
+use event::{FrameCache, LogEvent};
+use room::{Membership, RoomState};
+
+/// The rooms with members on this node.
+pub struct Rooms {
+    map: DashMap<Arc<str>, Arc<RoomState>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Rooms {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { map: DashMap::new(), metrics }
+    }
+
+    fn add(&self, name: &str, member: Arc<Membership>) -> Arc<RoomState> {
+        // Adding under the map's entry lock pairs with `remove_if` below: a room is never
+        // dropped while a member is being added to it.
+        let entry = self.map.entry(Arc::from(name)).or_insert_with(|| Arc::new(RoomState::new(Arc::from(name))));
+        entry.add(member);
+        let room = entry.clone();
+        drop(entry);
+        self.metrics.rooms.set(self.map.len() as f64);
+        room
+    }
+
+    /// Removes a membership; true when the room has no local member left and was dropped.
+    fn remove(&self, room: &RoomState, member: &Arc<Membership>) -> bool {
+        room.remove(member);
+        let dropped = self.map.remove_if(&*room.name, |_, r| r.is_empty()).is_some();
+        self.metrics.rooms.set(self.map.len() as f64);
+        dropped
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<RoomState>> {
+        self.map.get(name).map(|r| r.clone())
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Sends each room's batched presence change, if any, to its members.
+    pub fn flush_presence(&self) {
+        let rooms: Vec<Arc<RoomState>> = self.map.iter().map(|r| r.clone()).collect();
+        for room in rooms {
+            let Some(delta) = room.presence.lock().take_delta() else { continue };
+            let frames = FrameCache::default();
+            room.broadcast_droppable(|session| {
+                frames.get(session.codec, || Push {
+                    ev: Cow::Borrowed(ev::ROOM_PRESENCE),
+                    room: Some(Cow::Borrowed(&*room.name)),
+                    ep: None,
+                    off: None,
+                    d: &delta,
+                })
+            });
+        }
+    }
+}
+
+impl EventSink for Rooms {
+    fn deliver(&self, event: &Arc<LogEvent>) {
+        if let Some(room) = self.get(&event.room) {
+            room.fan_out(event);
+        }
+    }
+}
+
+/// A membership added but not yet live: its reply goes out first, then [`PendingJoin::open`]
+/// queues the missed events and opens the gate to live ones.
+pub struct PendingJoin {
+    pub membership: Arc<Membership>,
+    pub room: Arc<RoomState>,
+    pub pos: Position,
+    /// `None` when no position was asked to resume from.
+    pub recovered: Option<bool>,
+    backlog: Vec<Arc<LogEvent>>,
+}
+
+impl PendingJoin {
+    pub fn open(self) -> Joined {
+        let member = &self.membership;
+        for event in &self.backlog {
+            member.send_event(event);
+        }
+        member.gate.open(self.pos.off, |event| member.send_event(event));
+        Joined { membership: self.membership, room: self.room }
+    }
+}
+
+/// A live membership, kept by the session so it can leave.
+pub struct Joined {
+    pub membership: Arc<Membership>,
+    pub room: Arc<RoomState>,
+}
+
+/// Rooms plus the broker: what services call to join, leave and publish.
+pub struct Hub {
+    pub rooms: Arc<Rooms>,
+    pub broker: Arc<dyn Broker>,
+}
+
+impl Hub {
+    pub fn new(rooms: Arc<Rooms>, broker: Arc<dyn Broker>) -> Self {
+        Self { rooms, broker }
+    }
+
+    /// Adds a session to a room with its gate closed and reads where the log stands, or what
+    /// the session missed since `since`.
+    pub async fn join(
+        &self,
+        session: &Arc<SessionHandle>,
+        room: &str,
+        since: Option<(&str, u64)>,
+    ) -> Result<PendingJoin, BrokerError> {
+        let membership = Arc::new(Membership::new(session.clone()));
+        let state = self.rooms.add(room, membership.clone());
+        match self.read_position(&state, since).await {
+            Ok((pos, recovered, backlog)) => Ok(PendingJoin { membership, room: state, pos, recovered, backlog }),
+            Err(e) => {
+                self.leave_room(&state, &membership).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn read_position(
+        &self,
+        state: &RoomState,
+        since: Option<(&str, u64)>,
+    ) -> Result<(Position, Option<bool>, Vec<Arc<LogEvent>>), BrokerError> {
+        // Subscribe before reading: every event is then either in what we read or delivered
+        // live (or both, and the gate drops the duplicate).
+        state.subscribed.get_or_try_init(|| self.broker.subscribe(&state.name)).await?;
+        Ok(match since {
+            None => (self.broker.position(&state.name).await?, None, Vec::new()),
+            Some((ep, off)) => match self.broker.read_since(&state.name, ep, off).await? {
+                ReadSince::Events { pos, events } => (pos, Some(true), events),
+                ReadSince::Lost { pos } => (pos, Some(false), Vec::new()),
+            },
+        })
+    }
+
+    pub async fn leave(&self, joined: &Joined) {
+        self.leave_room(&joined.room, &joined.membership).await;
+    }
+
+    async fn leave_room(&self, room: &RoomState, membership: &Arc<Membership>) {
+        if self.rooms.remove(room, membership) {
+            self.broker.unsubscribe(&room.name).await;
+        }
+    }
+
+    pub async fn publish(&self, room: &str, draft: EventDraft) -> Result<Arc<LogEvent>, BrokerError> {
+        self.broker.publish(room, draft).await
+    }
+
+    pub async fn position(&self, room: &str) -> Result<Position, BrokerError> {
+        self.broker.position(room).await
+    }
+}

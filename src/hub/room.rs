@@ -1,0 +1,108 @@
+//! One room on this node: its local members (a copy-on-write list, so fan-out reads it without
+//! blocking joins) and its presence.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use tokio::sync::OnceCell;
+
+use super::gate::{Gate, Offer};
+use super::presence::PresenceState;
+use super::event::LogEvent;
+use crate::session::handle::SessionHandle;
+use guildhall_protocol::close;
+
+/// One connection's membership of one room.
+pub struct Membership {
+    pub session: Arc<SessionHandle>,
+    pub gate: Gate,
+}
+
+impl Membership {
+    pub fn new(session: Arc<SessionHandle>) -> Self {
+        Self { session, gate: Gate::default() }
+    }
+
+    pub fn send_event(&self, event: &Arc<LogEvent>) {
+        if let Some(frame) = event.frame(self.session.codec) {
+            self.session.outbox.send(frame);
+        }
+    }
+
+    fn offer(&self, event: &Arc<LogEvent>) {
+        match self.gate.offer(event) {
+            Offer::Deliver => self.send_event(event),
+            Offer::Held => {}
+            Offer::Overflow => self.session.close(close::SLOW_CONSUMER, "slow consumer"),
+        }
+    }
+}
+
+pub struct RoomState {
+    pub name: Arc<str>,
+    members: ArcSwap<Vec<Arc<Membership>>>,
+    pub presence: Mutex<PresenceState>,
+    /// Set once this node's broker subscription for the room is live.
+    pub subscribed: OnceCell<()>,
+}
+
+impl RoomState {
+    pub fn new(name: Arc<str>) -> Self {
+        Self {
+            name,
+            members: ArcSwap::from_pointee(Vec::new()),
+            presence: Mutex::new(PresenceState::default()),
+            subscribed: OnceCell::new(),
+        }
+    }
+
+    pub fn add(&self, member: Arc<Membership>) {
+        let user = &member.session.user;
+        self.presence.lock().join(&user.id, &user.name);
+        self.members.rcu(|list| {
+            let mut next = Vec::with_capacity(list.len() + 1);
+            next.extend(list.iter().cloned());
+            next.push(member.clone());
+            next
+        });
+    }
+
+    /// Removes a membership; true if it was there.
+    pub fn remove(&self, member: &Arc<Membership>) -> bool {
+        let mut found = false;
+        self.members.rcu(|list| {
+            found = list.iter().any(|m| Arc::ptr_eq(m, member));
+            list.iter().filter(|m| !Arc::ptr_eq(m, member)).cloned().collect::<Vec<_>>()
+        });
+        if found {
+            self.presence.lock().leave(&member.session.user.id);
+        }
+        found
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.load().is_empty()
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.members.load().len()
+    }
+
+    /// Hands a log event to every local member. Encoding happens once per codec, inside
+    /// the first member's send.
+    pub fn fan_out(&self, event: &Arc<LogEvent>) {
+        for member in self.members.load().iter() {
+            member.offer(event);
+        }
+    }
+
+    /// Sends a frame whose loss is harmless to every member whose gate is open.
+    pub fn broadcast_droppable(&self, frame_for: impl Fn(&SessionHandle) -> Option<axum::extract::ws::Message>) {
+        for member in self.members.load().iter() {
+            if let Some(frame) = frame_for(&member.session) {
+                member.session.outbox.send_droppable(frame);
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The handle the rest of the node holds to one connection: its outbound queue and its close
+//! switch. Fan-out only ever calls the non-blocking methods here.
+
+use std::sync::Arc;
+
+use axum::extract::ws::Message;
+use guildhall_protocol::{close, Codec};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::User;
+use crate::metrics::Metrics;
+
+/// Ends a connection: the first close code set wins, the writer sends it and both tasks stop.
+#[derive(Default)]
+pub struct Closer {
+    token: CancellationToken,
+    reason: Mutex<Option<(u16, &'static str)>>,
+}
+
+impl Closer {
+    pub fn close(&self, code: u16, reason: &'static str) {
+        {
+            let mut slot = self.reason.lock();
+            if slot.is_none() {
+                *slot = Some((code, reason));
+            }
+        }
+        self.token.cancel();
+    }
+
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    pub fn reason(&self) -> Option<(u16, &'static str)> {
+        *self.reason.lock()
+    }
+}
+
+/// The outbound side of a connection, usable before `hello` succeeds.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Message>,
+    closer: Arc<Closer>,
+    metrics: Arc<Metrics>,
+}
+
+impl Outbox {
+    pub fn new(tx: mpsc::Sender<Message>, closer: Arc<Closer>, metrics: Arc<Metrics>) -> Self {
+        Self { tx, closer, metrics }
+    }
+
+    /// Queues a frame that must not be lost (replies, room log events). A full queue means the
+    /// client is not reading: it is closed with 4008 and resumes from its last offset.
+    pub fn send(&self, frame: Message) -> bool {
+        match self.tx.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.metrics.queue_overflows.increment(1);
+                self.closer.close(close::SLOW_CONSUMER, "slow consumer");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues a frame whose loss is harmless because a newer one follows (presence counts).
+    pub fn send_droppable(&self, frame: Message) -> bool {
+        match self.tx.try_send(frame) {
+            Ok(()) => true,
+            Err(_) => {
+                self.metrics.dropped_frames.increment(1);
+                false
+            }
+        }
+    }
+
+    pub fn closer(&self) -> &Arc<Closer> {
+        &self.closer
+    }
+}
+
+/// An authenticated connection as the hub sees it.
+pub struct SessionHandle {
+    pub id: Arc<str>,
+    pub user: User,
+    pub codec: Codec,
+    pub outbox: Outbox,
+}
+
+impl SessionHandle {
+    pub fn close(&self, code: u16, reason: &'static str) {
+        self.outbox.closer.close(code, reason);
+    }
+}

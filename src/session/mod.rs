@@ -1,0 +1,206 @@
+//! One WebSocket connection: read → limit → decode → dispatch → reply. The read loop lives
+//! here, op handlers in `dispatch.rs`, the socket writer in `writer.rs`.
+
+pub mod dispatch;
+pub mod handle;
+pub mod limits;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures::stream::SplitStream;
+use futures::StreamExt;
+use guildhall_protocol::{close, ClientFrame, ClientOp, Codec, ErrorBody, ErrorCode, Reply};
+use tokio::sync::mpsc;
+
+use crate::hub::event::encode_frame;
+use crate::hub::Joined;
+use crate::services::Services;
+use handle::{Closer, Outbox, SessionHandle};
+use limits::{FrameLimiter, IpSlot, UserSlot};
+
+/// Whether the read loop goes on after a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Serves one upgraded socket until it closes or the node drains.
+pub async fn serve(socket: WebSocket, services: Arc<Services>, peer: SocketAddr, codec: Option<Codec>, ip_slot: IpSlot) {
+    let (sink, stream) = socket.split();
+    let (tx, rx) = mpsc::channel(services.config.limits.outbound_queue.max(1));
+    let closer = Arc::new(Closer::default());
+    let outbox = Outbox::new(tx, closer.clone(), services.metrics.clone());
+    let writer = tokio::spawn(writer::run(sink, rx, closer.clone(), services.metrics.clone()));
+
+    let span = tracing::info_span!("conn", %peer, session = tracing::field::Empty, user = tracing::field::Empty);
+    let mut conn = Connection {
+        limiter: FrameLimiter::new(&services.config.limits),
+        services,
+        outbox,
+        closer: closer.clone(),
+        preferred_codec: codec,
+        session: None,
+        rooms: HashMap::new(),
+        last_seen: Instant::now(),
+        _user_slot: None,
+        _ip_slot: ip_slot,
+    };
+    tracing::Instrument::instrument(conn.run(stream), span).await;
+    conn.cleanup().await;
+    closer.close(close::NORMAL, "bye");
+    let _ = writer.await;
+}
+
+pub(crate) struct Connection {
+    services: Arc<Services>,
+    outbox: Outbox,
+    closer: Arc<Closer>,
+    limiter: FrameLimiter,
+    preferred_codec: Option<Codec>,
+    session: Option<Arc<SessionHandle>>,
+    rooms: HashMap<Arc<str>, Joined>,
+    last_seen: Instant,
+    _user_slot: Option<UserSlot>,
+    _ip_slot: IpSlot,
+}
+
+impl Connection {
+    async fn run(&mut self, mut stream: SplitStream<WebSocket>) {
+        let limits = &self.services.config.limits;
+        let hello_deadline = tokio::time::sleep(Duration::from_millis(limits.hello_timeout_ms));
+        tokio::pin!(hello_deadline);
+        let heartbeat_every = Duration::from_millis(limits.heartbeat_ms.max(100));
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
+        let shutdown = self.services.shutdown.clone();
+        let closed = self.closer.token().clone();
+        loop {
+            let flow = tokio::select! {
+                biased;
+                _ = closed.cancelled() => Flow::Stop,
+                _ = shutdown.cancelled() => {
+                    self.closer.close(close::DRAINING, "server draining, reconnect");
+                    Flow::Stop
+                }
+                _ = &mut hello_deadline, if self.session.is_none() => {
+                    self.closer.close(close::UNAUTHORIZED, "no hello in time");
+                    Flow::Stop
+                }
+                _ = heartbeat.tick() => self.on_heartbeat(heartbeat_every),
+                message = stream.next() => self.on_message(message).await,
+            };
+            if flow == Flow::Stop {
+                return;
+            }
+        }
+    }
+
+    fn on_heartbeat(&mut self, every: Duration) -> Flow {
+        // Three missed intervals: the peer is gone without a close (a phone that lost signal).
+        if self.last_seen.elapsed() > every * 3 {
+            self.closer.close(close::NORMAL, "idle timeout");
+            return Flow::Stop;
+        }
+        self.outbox.send_droppable(Message::Ping(Default::default()));
+        Flow::Continue
+    }
+
+    async fn on_message(&mut self, message: Option<Result<Message, axum::Error>>) -> Flow {
+        let message = match message {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "read failed");
+                if is_capacity_error(&e) {
+                    self.closer.close(close::MESSAGE_TOO_BIG, "frame too large");
+                }
+                return Flow::Stop;
+            }
+            None => return Flow::Stop,
+        };
+        self.last_seen = Instant::now();
+        match message {
+            Message::Text(text) => self.on_frame(Codec::Json, text.as_bytes()).await,
+            Message::Binary(bytes) => self.on_frame(Codec::MsgPack, &bytes).await,
+            Message::Ping(_) | Message::Pong(_) => Flow::Continue,
+            Message::Close(_) => Flow::Stop,
+        }
+    }
+
+    async fn on_frame(&mut self, codec: Codec, bytes: &[u8]) -> Flow {
+        let metrics = &self.services.metrics;
+        metrics.frames_in.increment(1);
+        metrics.bytes_in.increment(bytes.len() as u64);
+        let max = self.services.config.limits.max_frame_bytes;
+        if bytes.len() > max {
+            self.reply_err(codec, None, ErrorBody::new(ErrorCode::TooLong, format!("frames are limited to {max} bytes")));
+            return self.strike(close::PROTOCOL, "too many oversized frames");
+        }
+        if let Err(retry_ms) = self.limiter.check_frame() {
+            self.services.metrics.rate_limited.increment(1);
+            self.reply_err(codec, None, ErrorBody::retry_after(ErrorCode::RateLimited, "too many frames", retry_ms));
+            return self.strike(close::ABUSE, "rate limit abuse");
+        }
+        let frame = match ClientFrame::decode(codec, bytes) {
+            Ok(frame) => frame,
+            Err(e) => {
+                self.services.metrics.bad_frames.increment(1);
+                self.reply_err(codec, None, ErrorBody::new(ErrorCode::BadFrame, e.to_string()));
+                return self.strike(close::PROTOCOL, "too many malformed frames");
+            }
+        };
+        let op = match ClientOp::parse(&frame.op, &frame.d) {
+            Ok(op) => op,
+            Err(e) => {
+                self.services.metrics.bad_frames.increment(1);
+                let code = match e {
+                    guildhall_protocol::ops::OpError::Unknown(_) => ErrorCode::UnknownOp,
+                    guildhall_protocol::ops::OpError::Payload { .. } => ErrorCode::BadFrame,
+                };
+                self.reply_err(codec, frame.id, ErrorBody::new(code, e.to_string()));
+                return self.strike(close::PROTOCOL, "too many malformed frames");
+            }
+        };
+        self.dispatch(codec, frame.id, op, frame.idem).await
+    }
+
+    fn strike(&mut self, code: u16, reason: &'static str) -> Flow {
+        if self.limiter.strike() {
+            Flow::Continue
+        } else {
+            self.closer.close(code, reason);
+            Flow::Stop
+        }
+    }
+
+    fn reply<T: serde::Serialize>(&self, codec: Codec, id: Option<u64>, result: Result<T, ErrorBody>) {
+        let reply = match result {
+            Ok(d) => Reply::ok(id, d),
+            Err(e) => Reply::err(id, e),
+        };
+        if let Some(frame) = encode_frame(codec, &reply) {
+            self.outbox.send(frame);
+        }
+    }
+
+    fn reply_err(&self, codec: Codec, id: Option<u64>, err: ErrorBody) {
+        self.reply::<()>(codec, id, Err(err));
+    }
+
+    async fn cleanup(&mut self) {
+        for (_, joined) in self.rooms.drain() {
+            self.services.hub.leave(&joined).await;
+        }
+        if self.session.take().is_some() {
+            self.services.metrics.connections.decrement(1.0);
+        }
+    }
+}
+
+fn is_capacity_error(e: &axum::Error) -> bool {
+    e.to_string().contains("Space limit exceeded") || e.to_string().to_lowercase().contains("too long")
+}

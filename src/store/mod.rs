@@ -1,0 +1,45 @@
+//! Persistence. The store is the source of truth for everything durable; writes that clients
+//! wait on go through a group-commit writer so one transaction carries many of them.
+
+pub mod chat_writer;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use guildhall_protocol::ChatMsg;
+
+/// A chat message accepted by the rules, not yet stored.
+#[derive(Clone, Debug)]
+pub struct NewChatMessage {
+    pub room: Arc<str>,
+    pub user_id: Arc<str>,
+    pub user_name: Arc<str>,
+    pub text: String,
+    pub ts_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the store did not answer within {0} ms")]
+    Timeout(u64),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Writes the messages in one transaction; returns their ids in the same order.
+    async fn insert_chat_batch(&self, batch: &[NewChatMessage]) -> Result<Vec<u64>, StoreError>;
+    /// Up to `limit` messages of a room with ids below `before`, oldest first.
+    async fn chat_history(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<ChatMsg>, StoreError>;
+    async fn health(&self) -> Result<(), StoreError>;
+    async fn close(&self);
+    fn kind(&self) -> &'static str;
+}
