@@ -211,6 +211,37 @@ mod tests {
         assert!(matches!(a.mint("a:b", None, &[], 60), Err(AuthError::BadSubject)));
     }
 
+    fn public_key_config(alg: JwtAlg, file: &str) -> Config {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        Config { jwt_alg: alg, jwt_public_key_file: Some(format!("{dir}/tests/fixtures/{file}").into()), ..Config::default() }
+    }
+
+    fn sign_with(alg: Algorithm, key: EncodingKey, sub: &str, exp: u64) -> String {
+        let claims = Claims { sub: sub.into(), name: Some("Pub".into()), exp, roles: vec!["admin".into()] };
+        jsonwebtoken::encode(&Header::new(alg), &claims, &key).expect("sign")
+    }
+
+    #[test]
+    fn verifies_eddsa_and_rs256_with_a_public_key() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let read = |f: &str| std::fs::read(format!("{dir}/tests/fixtures/{f}")).expect("fixture");
+        let cases = [
+            (JwtAlg::EdDSA, Algorithm::EdDSA, "ed25519_public.pem", EncodingKey::from_ed_pem(&read("ed25519_private.pem"))),
+            (JwtAlg::RS256, Algorithm::RS256, "rsa_public.pem", EncodingKey::from_rsa_pem(&read("rsa_private.pem"))),
+        ];
+        for (alg, algorithm, public, private) in cases {
+            let auth = Authenticator::from_config(&public_key_config(alg, public)).expect("public key");
+            let private = private.expect("private key");
+            let user = auth.verify(&sign_with(algorithm, private.clone(), "pk-user", unix_now_secs() + 60)).expect("valid");
+            assert_eq!((&*user.id, user.roles.admin), ("pk-user", true));
+            assert!(auth.verify(&sign_with(algorithm, private, "pk-user", unix_now_secs() - 600)).is_err(), "expired");
+            // An HS256 token, even one signed with the public key's bytes, is refused.
+            let hs = Authenticator::hs256(&Secret::new("x")).mint("pk-user", None, &[], 60).expect("mint");
+            assert!(auth.verify(&hs).is_err());
+            assert!(matches!(auth.mint("a", None, &[], 60), Err(AuthError::CannotMint)));
+        }
+    }
+
     #[test]
     fn generated_secret_is_kept() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -227,3 +227,45 @@ impl Config {
         self.chat.channels.get(room).and_then(|c| c.filter).unwrap_or(self.chat.filter)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "g.toml",
+                r#"
+                bind = "0.0.0.0:9000"
+                data_dir = "/var/lib/guildhall"
+                [chat]
+                filter = "strict"
+                [chat.channels."chan:free"]
+                filter = "off"
+                [limits]
+                heartbeat_ms = 1000
+                "#,
+            )?;
+            jail.set_env("GUILDHALL_LIMITS__HEARTBEAT_MS", "2000");
+            jail.set_env("GUILDHALL_JWT_SECRET", "from-env");
+            let cli = CliOverrides { bind: Some("127.0.0.1:1234".parse().expect("addr")), data_dir: None };
+            let config = Config::load(Some(Path::new("g.toml")), &cli).expect("loads");
+            assert_eq!(config.bind.to_string(), "127.0.0.1:1234", "flags win");
+            assert_eq!(config.data_dir, PathBuf::from("/var/lib/guildhall"), "file over defaults");
+            assert_eq!(config.limits.heartbeat_ms, 2000, "env over file");
+            assert_eq!(config.jwt_secret.as_ref().map(Secret::expose), Some("from-env"));
+            assert_eq!(config.filter_for("chan:free"), FilterLevel::Off);
+            assert_eq!(config.filter_for("chan:other"), FilterLevel::Strict);
+            assert_eq!(config.limits.max_frame_bytes, 65_536, "defaults fill the rest");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = Config { jwt_secret: Some(Secret::new("hunter2")), ..Config::default() };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}
