@@ -1,0 +1,515 @@
+//! Checks the golden examples of `README.md` (the normative spec) against the wire types.
+//!
+//! Every example is an HTML comment naming it, a `json` block and a `msgpack` block (hex bytes):
+//!
+//! ~~~text
+//! <!-- golden: chat.send request -->
+//! ```json
+//! {"id":5,"op":"chat.send", ...}
+//! ```
+//! ```msgpack
+//! 84 a2 69 64 05 ...
+//! ```
+//! ~~~
+//!
+//! A label is `<name> <kind>` with an optional free-text variant after it: `name` is an op for
+//! kinds `request` and `reply`, an event for `push`, an error code for `error`. For each example
+//! the two codecs must decode to the same value, the type the label names must decode both, and
+//! encoding that typed value must give the example's bytes exactly. The README's error and close
+//! code tables are checked against the crate too, so the spec cannot drift from the code.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+
+use guildhall_protocol::{
+    close, ev, op, ChatHistoryPage, ChatMsg, ChatSent, ClientFrame, ClientOp, Codec, Done,
+    ErrorCode, HelloOk, Pong, Presence, Push, Reply, RoomJoined,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+const README: &str = include_str!("../README.md");
+
+const OPS: [&str; 6] = [
+    op::HELLO,
+    op::PING,
+    op::ROOM_JOIN,
+    op::ROOM_LEAVE,
+    op::CHAT_SEND,
+    op::CHAT_HISTORY,
+];
+const EVENTS: [&str; 2] = [ev::CHAT_MSG, ev::ROOM_PRESENCE];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Request,
+    Reply,
+    Push,
+    Error,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Reply => "reply",
+            Kind::Push => "push",
+            Kind::Error => "error",
+        }
+    }
+}
+
+struct Golden {
+    label: String,
+    /// Op, event or error code.
+    name: String,
+    kind: Kind,
+    line: usize,
+    json: String,
+    msgpack: Vec<u8>,
+}
+
+type Check = Result<(), String>;
+
+/// Every line that opens an HTML comment mentioning `golden` is an example marker: one that
+/// does not parse fails the test instead of being skipped.
+fn parse_goldens(readme: &str) -> Vec<Golden> {
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut goldens = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        i += 1;
+        if !(line.starts_with("<!--") && line.contains("golden")) {
+            continue;
+        }
+        let at = i;
+        let label = line
+            .strip_prefix("<!-- golden:")
+            .and_then(|rest| rest.strip_suffix("-->"))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("README.md line {at}: malformed golden marker {line:?}"));
+        let mut words = label.split_whitespace();
+        let (Some(name), Some(kind)) = (words.next(), words.next()) else {
+            panic!("golden {label:?} (line {at}): the label must be `<name> <kind> [variant]`");
+        };
+        let kind = match kind {
+            "request" => Kind::Request,
+            "reply" => Kind::Reply,
+            "push" => Kind::Push,
+            "error" => Kind::Error,
+            other => panic!("golden {label:?} (line {at}): unknown kind {other:?}"),
+        };
+        let json = fenced_block(&lines, &mut i, "json", label).join("\n");
+        let hex = fenced_block(&lines, &mut i, "msgpack", label);
+        let msgpack = hex
+            .iter()
+            .flat_map(|l| l.split_whitespace())
+            .map(|byte| match (byte.len(), u8::from_str_radix(byte, 16)) {
+                (2, Ok(b)) => b,
+                _ => panic!("golden {label:?}: {byte:?} is not a two-digit hex byte"),
+            })
+            .collect();
+        goldens.push(Golden {
+            label: label.to_owned(),
+            name: name.to_owned(),
+            kind,
+            line: at,
+            json,
+            msgpack,
+        });
+    }
+    goldens
+}
+
+/// The lines of the next fenced block, which must be of `lang` and follow after blank lines only.
+fn fenced_block<'a>(lines: &[&'a str], i: &mut usize, lang: &str, label: &str) -> Vec<&'a str> {
+    while lines.get(*i).is_some_and(|l| l.trim().is_empty()) {
+        *i += 1;
+    }
+    let open = format!("```{lang}");
+    match lines.get(*i) {
+        Some(l) if l.trim() == open => *i += 1,
+        other => panic!("golden {label:?}: expected a {open} block, found {other:?}"),
+    }
+    let start = *i;
+    while lines.get(*i).is_some_and(|l| l.trim() != "```") {
+        *i += 1;
+    }
+    assert!(
+        *i < lines.len(),
+        "golden {label:?}: the {open} block is not closed"
+    );
+    let block = lines[start..*i].to_vec();
+    *i += 1;
+    block
+}
+
+/// JSON with the whitespace outside strings removed.
+fn compact_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Both codecs carry the same value.
+fn check_codecs_agree(g: &Golden) -> Check {
+    let from_json: serde_json::Value =
+        serde_json::from_str(&g.json).map_err(|e| format!("the JSON does not parse: {e}"))?;
+    let from_msgpack: serde_json::Value = rmp_serde::from_slice(&g.msgpack)
+        .map_err(|e| format!("the MessagePack does not decode: {e}"))?;
+    if from_json != from_msgpack {
+        return Err(format!(
+            "JSON and MessagePack differ:\n  json:    {from_json}\n  msgpack: {from_msgpack}"
+        ));
+    }
+    Ok(())
+}
+
+/// Encoding `value` in both codecs gives the golden bytes exactly.
+fn check_encodes_to<T: Serialize + ?Sized>(g: &Golden, value: &T) -> Check {
+    let json = Codec::Json
+        .encode(value)
+        .map_err(|e| format!("JSON encoding failed: {e}"))?;
+    let want = compact_json(&g.json);
+    if *json != *want.as_bytes() {
+        return Err(format!(
+            "re-encoded JSON differs (field order or value):\n  want: {want}\n  got:  {}",
+            String::from_utf8_lossy(&json)
+        ));
+    }
+    let msgpack = Codec::MsgPack
+        .encode(value)
+        .map_err(|e| format!("MessagePack encoding failed: {e}"))?;
+    if *msgpack != *g.msgpack {
+        return Err(format!(
+            "re-encoded MessagePack differs:\n  want: {}\n  got:  {}",
+            hex(&g.msgpack),
+            hex(&msgpack)
+        ));
+    }
+    Ok(())
+}
+
+/// Decodes both codecs as `T`, checks they agree and `accept` the value, and re-encodes it.
+fn check_typed<T>(g: &Golden, accept: impl Fn(&T) -> Check) -> Check
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let type_name = std::any::type_name::<T>();
+    let from_json: T = Codec::Json
+        .decode(g.json.as_bytes())
+        .map_err(|e| format!("JSON does not decode as {type_name}: {e}"))?;
+    let from_msgpack: T = Codec::MsgPack
+        .decode(&g.msgpack)
+        .map_err(|e| format!("MessagePack does not decode as {type_name}: {e}"))?;
+    if from_json != from_msgpack {
+        return Err(format!(
+            "the codecs decode differently:\n  json:    {from_json:?}\n  msgpack: {from_msgpack:?}"
+        ));
+    }
+    accept(&from_json)?;
+    check_encodes_to(g, &from_json)
+}
+
+fn ensure(cond: bool, what: impl FnOnce() -> String) -> Check {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+/// A client frame with a typed payload: `ClientFrame`'s fields, in its order, around `d`.
+#[derive(Serialize)]
+struct TypedRequest<'a, T> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    op: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idem: Option<&'a str>,
+    d: &'a T,
+}
+
+fn check_request(g: &Golden) -> Check {
+    let frame = ClientFrame::decode(Codec::Json, g.json.as_bytes())
+        .map_err(|e| format!("JSON is not a ClientFrame: {e}"))?;
+    let from_msgpack = ClientFrame::decode(Codec::MsgPack, &g.msgpack)
+        .map_err(|e| format!("MessagePack is not a ClientFrame: {e}"))?;
+    ensure(frame == from_msgpack, || {
+        format!("the codecs decode differently: {frame:?} vs {from_msgpack:?}")
+    })?;
+    ensure(frame.op == g.name, || {
+        format!(
+            "the frame's op is {:?}, the label says {:?}",
+            frame.op, g.name
+        )
+    })?;
+    let parsed = ClientOp::parse(&frame.op, &frame.d)
+        .map_err(|e| format!("ClientOp::parse refused it: {e}"))?;
+    ensure(frame.idem.is_none() || parsed.is_mutating(), || {
+        format!("{} is not mutating: idem is ignored", g.name)
+    })?;
+    // The untyped frame must survive a round trip through both codecs.
+    for codec in [Codec::Json, Codec::MsgPack] {
+        let bytes = codec
+            .encode(&frame)
+            .map_err(|e| format!("{codec:?} encoding of ClientFrame failed: {e}"))?;
+        let back = ClientFrame::decode(codec, &bytes)
+            .map_err(|e| format!("{codec:?} round trip failed: {e}"))?;
+        ensure(back == frame, || {
+            format!("{codec:?} round trip changed the frame: {back:?}")
+        })?;
+    }
+    // The typed payload must hold every field of the example, in the example's order.
+    let (id, op, idem) = (frame.id, frame.op.as_str(), frame.idem.as_deref());
+    match &parsed {
+        ClientOp::Hello(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
+        ClientOp::Ping(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
+        ClientOp::RoomJoin(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
+        ClientOp::RoomLeave(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
+        ClientOp::ChatSend(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
+        ClientOp::ChatHistory(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
+    }
+}
+
+fn success<T>(reply: &Reply<T>) -> Check {
+    ensure(reply.ok && reply.d.is_some() && reply.err.is_none(), || {
+        "a success reply needs ok: true and d, and no err".to_owned()
+    })
+}
+
+fn check_reply(g: &Golden) -> Check {
+    match g.name.as_str() {
+        op::HELLO => check_typed::<Reply<HelloOk>>(g, success),
+        op::PING => check_typed::<Reply<Pong>>(g, success),
+        op::ROOM_JOIN => check_typed::<Reply<RoomJoined>>(g, success),
+        op::ROOM_LEAVE => check_typed::<Reply<Done>>(g, success),
+        op::CHAT_SEND => check_typed::<Reply<ChatSent>>(g, success),
+        op::CHAT_HISTORY => check_typed::<Reply<ChatHistoryPage>>(g, success),
+        other => Err(format!("{other:?} is not an op")),
+    }
+}
+
+fn names_event_and_room<T>(push: &Push<'_, T>, name: &str) -> Check {
+    ensure(push.ev == name, || {
+        format!("ev is {:?}, the label says {name:?}", push.ev)
+    })?;
+    ensure(push.room.is_some(), || "a push names its room".to_owned())
+}
+
+fn check_push(g: &Golden) -> Check {
+    let name = g.name.as_str();
+    match name {
+        // Room-log events carry their position; presence does not.
+        ev::CHAT_MSG => check_typed::<Push<'static, ChatMsg>>(g, |p| {
+            names_event_and_room(p, name)?;
+            ensure(p.ep.is_some() && p.off.is_some(), || {
+                "a log event carries ep and off".to_owned()
+            })
+        }),
+        ev::ROOM_PRESENCE => check_typed::<Push<'static, Presence>>(g, |p| {
+            names_event_and_room(p, name)?;
+            ensure(p.ep.is_none() && p.off.is_none(), || {
+                "presence carries no ep or off".to_owned()
+            })
+        }),
+        other => Err(format!("{other:?} is not an event")),
+    }
+}
+
+fn check_error(g: &Golden) -> Check {
+    check_typed::<Reply<()>>(g, |reply| {
+        let err = reply.err.as_ref().ok_or("an error reply carries err")?;
+        ensure(!reply.ok && reply.d.is_none(), || {
+            "an error reply has ok: false and no d".to_owned()
+        })?;
+        ensure(err.code.as_str() == g.name, || {
+            format!("the code is {:?}, the label says {:?}", err.code, g.name)
+        })?;
+        ensure(
+            (err.code == ErrorCode::RateLimited) == err.retry_ms.is_some(),
+            || "retry_ms comes with rate_limited, and only with it, in these examples".to_owned(),
+        )
+    })
+}
+
+#[test]
+fn golden_examples_match_the_wire_types() {
+    let goldens = parse_goldens(README);
+    let mut failures = Vec::new();
+    let mut labels = BTreeSet::new();
+    for g in &goldens {
+        if !labels.insert(g.label.as_str()) {
+            failures.push(format!(
+                "golden {:?} (line {}): the label is used twice",
+                g.label, g.line
+            ));
+            continue;
+        }
+        let result = check_codecs_agree(g).and_then(|()| match g.kind {
+            Kind::Request => check_request(g),
+            Kind::Reply => check_reply(g),
+            Kind::Push => check_push(g),
+            Kind::Error => check_error(g),
+        });
+        if let Err(e) = result {
+            failures.push(format!(
+                "golden {:?} (README.md line {}): {e}",
+                g.label, g.line
+            ));
+        }
+    }
+
+    // Coverage: a README edit that breaks or drops examples must not pass silently.
+    let have: BTreeSet<(Kind, &str)> = goldens.iter().map(|g| (g.kind, g.name.as_str())).collect();
+    for op in OPS {
+        for kind in [Kind::Request, Kind::Reply] {
+            if !have.contains(&(kind, op)) {
+                failures.push(format!("no golden `{op} {}` in README.md", kind.as_str()));
+            }
+        }
+    }
+    for ev in EVENTS {
+        if !have.contains(&(Kind::Push, ev)) {
+            failures.push(format!("no golden `{ev} push` in README.md"));
+        }
+    }
+    let errors = goldens.iter().filter(|g| g.kind == Kind::Error).count();
+    if errors < 2 {
+        failures.push(format!(
+            "README.md has {errors} error goldens; at least 2 are required"
+        ));
+    }
+    let minimum = 2 * OPS.len() + EVENTS.len() + 2;
+    if goldens.len() < minimum {
+        failures.push(format!(
+            "README.md has {} goldens; at least {minimum} are required",
+            goldens.len()
+        ));
+    }
+
+    assert!(
+        failures.is_empty(),
+        "{} golden check(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every error code, listed through an exhaustive match so a new variant fails to compile here
+/// until the spec's table is updated.
+fn all_error_codes() -> Vec<ErrorCode> {
+    use ErrorCode::*;
+    let all = vec![
+        BadFrame,
+        UnknownOp,
+        UnsupportedVersion,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        RateLimited,
+        TooLong,
+        LinkRefused,
+        Filtered,
+        Spam,
+        NotMember,
+        Invalid,
+        ConnLimit,
+        Unavailable,
+        Internal,
+    ];
+    for code in &all {
+        match code {
+            BadFrame | UnknownOp | UnsupportedVersion | Unauthorized | Forbidden | NotFound
+            | RateLimited | TooLong | LinkRefused | Filtered | Spam | NotMember | Invalid
+            | ConnLimit | Unavailable | Internal => {}
+        }
+    }
+    all
+}
+
+/// The cells of the README table row whose first cell is `key`.
+fn table_row(key: &str) -> Option<Vec<String>> {
+    README.lines().find_map(|line| {
+        let cells: Vec<String> = line
+            .trim()
+            .strip_prefix('|')?
+            .split('|')
+            .map(|c| c.trim().to_owned())
+            .collect();
+        (cells.first()? == key).then_some(cells)
+    })
+}
+
+#[test]
+fn error_table_lists_every_code() {
+    let missing: Vec<&str> = all_error_codes()
+        .into_iter()
+        .map(ErrorCode::as_str)
+        .filter(|code| table_row(&format!("`{code}`")).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md's error table lacks rows for {missing:?}"
+    );
+    for code in all_error_codes() {
+        let wire = serde_json::to_value(code).expect("error codes serialize");
+        assert_eq!(
+            wire,
+            code.as_str(),
+            "ErrorCode::as_str disagrees with the wire name"
+        );
+    }
+}
+
+#[test]
+fn close_table_matches_should_reconnect() {
+    let codes = [
+        close::NORMAL,
+        close::DRAINING,
+        close::MESSAGE_TOO_BIG,
+        close::UNAUTHORIZED,
+        close::FORBIDDEN,
+        close::SLOW_CONSUMER,
+        close::ABUSE,
+        close::PROTOCOL,
+    ];
+    for code in codes {
+        let row = table_row(&format!("`{code}`"))
+            .unwrap_or_else(|| panic!("README.md's close table lacks {code}"));
+        let want = if close::should_reconnect(code) {
+            "yes"
+        } else {
+            "no"
+        };
+        // Columns: code, name, reconnect, meaning.
+        let got = row
+            .get(2)
+            .map(|c| c.split_whitespace().next().unwrap_or(""))
+            .unwrap_or("");
+        assert_eq!(got, want, "README.md close code {code}: the reconnect column says {got:?}, should_reconnect says {want:?}");
+    }
+}
