@@ -32,6 +32,8 @@ pub struct ChatService {
     filter: WordFilter,
     rule: SendRule,
     windows: DashMap<(Arc<str>, Arc<str>), SendWindow>,
+    /// Messages stored whose publish failed, by (user, idem): a retry publishes them.
+    unpublished: DashMap<(Arc<str>, String), (Arc<str>, ChatMsg)>,
     metrics: Arc<Metrics>,
 }
 
@@ -43,11 +45,24 @@ impl ChatService {
             max_in_window: config.chat.max_per_window,
             repeat_window_ms: config.chat.repeat_window_ms,
         };
-        Self { config, store, writer, hub, filter: WordFilter::builtin(), rule, windows: DashMap::new(), metrics }
+        Self { config, store, writer, hub, filter: WordFilter::builtin(), rule, windows: DashMap::new(), unpublished: DashMap::new(), metrics }
     }
 
     /// Sends a message to a room the sender has joined (`room` is the joined room's name).
-    pub async fn send(&self, user: &User, room: &Arc<str>, text: &str) -> Result<ChatSent, ErrorBody> {
+    /// With an idempotency key, a message stored by an earlier attempt whose publish failed is
+    /// published now instead of being stored twice.
+    pub async fn send(&self, user: &User, room: &Arc<str>, text: &str, idem: Option<&str>) -> Result<ChatSent, ErrorBody> {
+        let pending_key = idem.map(|k| (user.id.clone(), k.to_owned()));
+        if let Some(key) = &pending_key {
+            let stored = self.unpublished.get(key).map(|m| m.clone());
+            if let Some((stored_room, msg)) = stored {
+                if stored_room == *room {
+                    let sent = self.publish(room, msg).await?;
+                    self.unpublished.remove(key);
+                    return Ok(sent);
+                }
+            }
+        }
         check_text(text, self.config.chat.max_chars, &self.filter, self.config.filter_for(room))
             .map_err(text_error)?;
         let now = now_ms();
@@ -66,21 +81,44 @@ impl ChatService {
             text: text.to_owned(),
             ts_ms: now,
         };
-        let id = self.writer.write(msg).await.map_err(write_error)?;
+        let id = match self.writer.write(msg).await {
+            Ok(id) => id,
+            Err(e) => {
+                // Not sent: the attempt must not count against the retry.
+                if let Some(mut window) = self.windows.get_mut(&(user.id.clone(), room.clone())) {
+                    window.unrecord(now);
+                }
+                return Err(write_error(e));
+            }
+        };
         let payload = ChatMsg {
             id,
             from: UserRef { id: user.id.to_string(), name: user.name.to_string() },
             text: text.to_owned(),
             ts: now,
         };
-        let d = serde_json::to_value(&payload).map_err(|e| internal("encoding chat.msg", e))?;
+        let sent = self.publish(room, payload.clone()).await;
+        if sent.is_err() {
+            if let Some(key) = pending_key {
+                self.unpublished.insert(key, (room.clone(), payload));
+            }
+        }
+        sent
+    }
+
+    async fn publish(&self, room: &Arc<str>, msg: ChatMsg) -> Result<ChatSent, ErrorBody> {
+        let ts_ms = msg.ts;
+        let d = serde_json::to_value(&msg).map_err(|e| internal("encoding chat.msg", e))?;
         let event = self
             .hub
-            .publish(room, EventDraft { ev: Cow::Borrowed(ev::CHAT_MSG), d, ts_ms: now })
+            .publish(room, EventDraft { ev: Cow::Borrowed(ev::CHAT_MSG), d, ts_ms })
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "publishing a stored chat message failed");
-                ErrorBody::new(ErrorCode::Unavailable, "the message is stored but could not be delivered live; retry with the same idem")
+                ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    "the message is stored but could not be delivered live; retry with the same idem",
+                )
             })?;
         Ok(ChatSent { off: event.off })
     }
@@ -94,10 +132,13 @@ impl ChatService {
         })
     }
 
-    /// Drops send windows with nothing left to remember.
+    /// Drops send windows with nothing left to remember, and unpublished messages whose
+    /// idempotency key has expired.
     pub fn sweep(&self) {
         let now = now_ms();
         self.windows.retain(|_, w| !w.is_idle(&self.rule, now));
+        let ttl = self.config.chat.idem_ttl_ms;
+        self.unpublished.retain(|_, (_, msg)| now.saturating_sub(msg.ts) < ttl);
     }
 
     fn send_error(&self, refusal: SendRefusal) -> ErrorBody {
@@ -114,6 +155,7 @@ impl ChatService {
 fn text_error(refusal: TextRefusal) -> ErrorBody {
     match refusal {
         TextRefusal::Empty => ErrorBody::new(ErrorCode::Invalid, "text is empty"),
+        TextRefusal::ControlCharacter => ErrorBody::new(ErrorCode::Invalid, "text contains control characters"),
         TextRefusal::TooLong { max } => ErrorBody::new(ErrorCode::TooLong, format!("text is longer than {max} characters")),
         TextRefusal::Link => ErrorBody::new(ErrorCode::LinkRefused, "links are not allowed in chat"),
         TextRefusal::Filtered(FilterHit::Slur) => ErrorBody::new(ErrorCode::Filtered, "the message contains a slur"),

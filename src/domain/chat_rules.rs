@@ -9,6 +9,9 @@ pub const DEFAULT_MAX_CHARS: usize = 200;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TextRefusal {
     Empty,
+    /// NUL and other control characters (tab and newline aside): PostgreSQL refuses NUL, and
+    /// the rest only serve to garble other clients' screens.
+    ControlCharacter,
     TooLong { max: usize },
     Link,
     Filtered(FilterHit),
@@ -27,6 +30,9 @@ pub fn check_text(
     // Counting chars stops early: a 64 KiB frame of text costs no more than 201 steps here.
     if text.chars().nth(max_chars).is_some() {
         return Err(TextRefusal::TooLong { max: max_chars });
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(TextRefusal::ControlCharacter);
     }
     if contains_link(text) {
         return Err(TextRefusal::Link);
@@ -71,6 +77,9 @@ mod tests {
         assert_eq!(check("join discord.gg/abc", FilterLevel::Off), Err(TextRefusal::Link));
         assert_eq!(check("what the fuck", FilterLevel::Medium), Err(TextRefusal::Filtered(FilterHit::Profanity)));
         assert_eq!(check("what the fuck", FilterLevel::Off), Ok(()));
+        assert_eq!(check("a\u{0}b", FilterLevel::Off), Err(TextRefusal::ControlCharacter));
+        assert_eq!(check("bell\u{7}", FilterLevel::Off), Err(TextRefusal::ControlCharacter));
+        assert_eq!(check("two\nlines\tok", FilterLevel::Off), Ok(()));
     }
 
     #[test]

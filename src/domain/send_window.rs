@@ -81,6 +81,15 @@ impl SendWindow {
         self.last_text = Some(text_fingerprint);
     }
 
+    /// Takes back a send recorded at `now_ms` that did not go out (the store was down), so a
+    /// retry is neither rate limited nor taken for a repeat.
+    pub fn unrecord(&mut self, now_ms: u64) {
+        if let Some(i) = self.sent_at.iter().rposition(|&t| t == now_ms) {
+            self.sent_at.remove(i);
+            self.last_text = None;
+        }
+    }
+
     /// Whether this window has nothing left to remember at `now_ms` (so its entry can go).
     pub fn is_idle(&self, rule: &SendRule, now_ms: u64) -> bool {
         self.sent_at
@@ -166,6 +175,15 @@ mod tests {
         assert_eq!(send(&mut w, &rule, 0, 1), Ok(()));
         assert!(w.check(&rule, 1_000, 2).is_err());
         assert_eq!(send(&mut w, &rule, 3_000, 2), Ok(()));
+    }
+
+    #[test]
+    fn an_unrecorded_send_frees_its_slot() {
+        let rule = SendRule::default();
+        let mut w = SendWindow::default();
+        assert_eq!(send(&mut w, &rule, 0, 1), Ok(()));
+        w.unrecord(0);
+        assert_eq!(send(&mut w, &rule, 1, 1), Ok(()), "neither rate limited nor spam");
     }
 
     #[test]

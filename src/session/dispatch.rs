@@ -46,18 +46,18 @@ impl Connection {
                 ),
                 Some(key) => {
                     let services = self.services.clone();
-                    services.idem.run(&session.user.id, &key, self.act(&session, op)).await
+                    services.idem.run(&session.user.id, &key, self.act(&session, op, Some(&key))).await
                 }
-                None => self.act(&session, op).await,
+                None => self.act(&session, op, None).await,
             },
-            op => self.act(&session, op).await,
+            op => self.act(&session, op, None).await,
         };
         self.reply(codec, id, result);
         Flow::Continue
     }
 
     /// Ops whose whole effect is their reply.
-    async fn act(&mut self, session: &Arc<SessionHandle>, op: ClientOp) -> Result<ReplyBody, ErrorBody> {
+    async fn act(&mut self, session: &Arc<SessionHandle>, op: ClientOp, idem: Option<&str>) -> Result<ReplyBody, ErrorBody> {
         match op {
             ClientOp::Ping(_) => Ok(ReplyBody::Pong(Pong { t: now_ms() })),
             ClientOp::RoomLeave(leave) => {
@@ -71,7 +71,7 @@ impl Connection {
                     return Err(ErrorBody::new(ErrorCode::NotMember, "join the room before sending to it"));
                 };
                 let room = room.clone();
-                self.services.chat.send(&session.user, &room, &send.text).await.map(ReplyBody::Sent)
+                self.services.chat.send(&session.user, &room, &send.text, idem).await.map(ReplyBody::Sent)
             }
             ClientOp::ChatHistory(req) => self.history(session, req).await,
             ClientOp::Hello(_) | ClientOp::RoomJoin(_) => Err(ErrorBody::new(ErrorCode::Internal, "misrouted op")),
