@@ -13,12 +13,15 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::Authenticator;
 use crate::broker::memory::{MemoryBroker, Retention};
+use crate::broker::redis::RedisBroker;
+use crate::broker::Broker;
 use crate::chat::ChatService;
 use crate::config::Config;
 use crate::hub::{Hub, Rooms};
 use crate::metrics::Metrics;
 use crate::services::Services;
 use crate::store::chat_writer::ChatWriter;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
@@ -31,18 +34,30 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 pub struct Server {
     listener: TcpListener,
     services: Arc<Services>,
-    memory_broker: Arc<MemoryBroker>,
+    /// The in-process broker, when there is no Redis; its idle logs are swept.
+    memory_broker: Option<Arc<MemoryBroker>>,
     background: TaskTracker,
-    writer_stop: CancellationToken,
+    /// Stops the store writer and the broker's tasks, last of all.
+    infra_stop: CancellationToken,
 }
 
-/// Opens the store named by the config and applies its migrations.
+/// Opens the store named by the config (PostgreSQL when `database_url` is set, else SQLite in
+/// the data directory) and applies its migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(&config.data_dir)
-        .await
-        .with_context(|| format!("opening SQLite in {}", config.data_dir.display()))?;
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) => Arc::new(
+            PostgresStore::connect(url.expose(), config.database_schema.as_deref())
+                .await
+                .context("connecting to PostgreSQL")?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(&config.data_dir)
+                .await
+                .with_context(|| format!("opening SQLite in {}", config.data_dir.display()))?,
+        ),
+    };
     store.migrate().await.context("applying migrations")?;
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 impl Server {
@@ -52,26 +67,46 @@ impl Server {
         let auth = Authenticator::from_config(&config).context("loading the JWT key")?;
         let store = open_store(&config).await?;
 
+        let node_id: Arc<str> = config.node_id.clone().unwrap_or_else(random_node_id).into();
+        let background = TaskTracker::new();
+        let infra_stop = CancellationToken::new();
+
         let rooms = Arc::new(Rooms::new(metrics.clone()));
         let retention = Retention {
             max_events: config.rooms.tail_max_events,
             max_age: Duration::from_secs(config.rooms.tail_max_age_secs),
         };
-        let memory_broker = Arc::new(MemoryBroker::new(rooms.clone(), retention));
-        let hub = Arc::new(Hub::new(rooms, memory_broker.clone()));
+        let (broker, memory_broker): (Arc<dyn Broker>, _) = match &config.redis_url {
+            Some(url) => {
+                let broker = RedisBroker::connect(
+                    url,
+                    &config.redis_prefix,
+                    node_id.clone(),
+                    rooms.clone(),
+                    retention,
+                    &background,
+                    infra_stop.clone(),
+                )
+                .await
+                .context("connecting to Redis")?;
+                (Arc::new(broker), None)
+            }
+            None => {
+                let broker = Arc::new(MemoryBroker::new(rooms.clone(), retention));
+                (broker.clone(), Some(broker))
+            }
+        };
+        let hub = Arc::new(Hub::new(rooms, broker));
 
-        let background = TaskTracker::new();
-        let writer_stop = CancellationToken::new();
         let writer = ChatWriter::spawn(
             store.clone(),
             config.store.batch_max,
             Duration::from_millis(config.store.write_timeout_ms),
             metrics.clone(),
             &background,
-            writer_stop.clone(),
+            infra_stop.clone(),
         );
         let chat = ChatService::new(config.clone(), store.clone(), writer, hub.clone(), metrics.clone());
-        let node_id: Arc<str> = config.node_id.clone().unwrap_or_else(random_node_id).into();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let services = Arc::new(Services::new(
             config,
@@ -83,7 +118,7 @@ impl Server {
             metrics,
             CancellationToken::new(),
         ));
-        Ok(Self { listener, services, memory_broker, background, writer_stop })
+        Ok(Self { listener, services, memory_broker, background, infra_stop })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -96,7 +131,7 @@ impl Server {
 
     /// Serves until `stop` resolves, then drains.
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, services, memory_broker, background, writer_stop } = self;
+        let Self { listener, services, memory_broker, background, infra_stop } = self;
         let ticks_stop = CancellationToken::new();
         background.spawn(presence_ticker(services.clone(), ticks_stop.clone()));
         background.spawn(sweeper(services.clone(), memory_broker, ticks_stop.clone()));
@@ -125,7 +160,7 @@ impl Server {
             tracing::warn!(open = services.sessions.len(), "sessions still open after the grace period");
         }
         ticks_stop.cancel();
-        writer_stop.cancel();
+        infra_stop.cancel();
         background.close();
         background.wait().await;
         services.store.close().await;
@@ -140,12 +175,12 @@ async fn presence_ticker(services: Arc<Services>, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tick.tick() => services.hub.rooms.flush_presence(),
+            _ = tick.tick() => services.hub.flush_presence().await,
         }
     }
 }
 
-async fn sweeper(services: Arc<Services>, broker: Arc<MemoryBroker>, stop: CancellationToken) {
+async fn sweeper(services: Arc<Services>, broker: Option<Arc<MemoryBroker>>, stop: CancellationToken) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tokio::select! {
@@ -153,7 +188,9 @@ async fn sweeper(services: Arc<Services>, broker: Arc<MemoryBroker>, stop: Cance
             _ = tick.tick() => {
                 services.chat.sweep();
                 services.idem.sweep();
-                broker.sweep();
+                if let Some(broker) = &broker {
+                    broker.sweep();
+                }
             }
         }
     }

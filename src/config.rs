@@ -57,6 +57,14 @@ pub struct Config {
     /// `HS256` (shared secret), `RS256` or `EdDSA` (public key file, PEM).
     pub jwt_alg: JwtAlg,
     pub jwt_public_key_file: Option<PathBuf>,
+    /// Redis for cluster mode (`redis://host:6379`); absent means the in-process broker.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments can share a Redis.
+    pub redis_prefix: String,
+    /// PostgreSQL for cluster mode (`postgres://user@host/db`); absent means SQLite in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// PostgreSQL schema to use (created if missing); absent means the server's default.
+    pub database_schema: Option<String>,
     pub limits: Limits,
     pub chat: ChatConfig,
     pub rooms: RoomsConfig,
@@ -74,6 +82,10 @@ impl Default for Config {
             jwt_secret: None,
             jwt_alg: JwtAlg::HS256,
             jwt_public_key_file: None,
+            redis_url: None,
+            redis_prefix: "guildhall".to_owned(),
+            database_url: None,
+            database_schema: None,
             limits: Limits::default(),
             chat: ChatConfig::default(),
             rooms: RoomsConfig::default(),
@@ -207,6 +219,12 @@ pub struct CliOverrides {
     pub bind: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<Secret>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
 }
 
 impl Config {
@@ -250,7 +268,7 @@ mod tests {
             )?;
             jail.set_env("GUILDHALL_LIMITS__HEARTBEAT_MS", "2000");
             jail.set_env("GUILDHALL_JWT_SECRET", "from-env");
-            let cli = CliOverrides { bind: Some("127.0.0.1:1234".parse().expect("addr")), data_dir: None };
+            let cli = CliOverrides { bind: Some("127.0.0.1:1234".parse().expect("addr")), ..CliOverrides::default() };
             let config = Config::load(Some(Path::new("g.toml")), &cli).expect("loads");
             assert_eq!(config.bind.to_string(), "127.0.0.1:1234", "flags win");
             assert_eq!(config.data_dir, PathBuf::from("/var/lib/guildhall"), "file over defaults");

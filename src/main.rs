@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use guildhall::auth::Authenticator;
-use guildhall::config::{CliOverrides, Config};
+use guildhall::config::{CliOverrides, Config, Secret};
 
 #[derive(Parser)]
 #[command(name = "guildhall", version, about = "Real-time social server for games")]
@@ -30,9 +30,22 @@ enum Command {
         /// Address to listen on.
         #[arg(long)]
         bind: Option<std::net::SocketAddr>,
+        /// Redis URL for cluster mode (env GUILDHALL_REDIS_URL); absent: in-process broker.
+        #[arg(long)]
+        redis_url: Option<String>,
+        /// PostgreSQL URL (env GUILDHALL_DATABASE_URL); absent: SQLite in the data directory.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// This node's name (env GUILDHALL_NODE_ID); random when absent.
+        #[arg(long)]
+        node_id: Option<String>,
     },
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate {
+        /// PostgreSQL URL (env GUILDHALL_DATABASE_URL); absent: SQLite in the data directory.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Print a signed token for a user (HS256 secret from the config, env or data directory).
     Token {
         /// The user id (`sub`).
@@ -63,18 +76,24 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let bind = match &cli.command {
-        Command::Serve { bind } => *bind,
-        _ => None,
-    };
-    let overrides = CliOverrides { bind, data_dir: cli.data_dir.clone() };
+    let mut overrides = CliOverrides { data_dir: cli.data_dir.clone(), ..CliOverrides::default() };
+    match &cli.command {
+        Command::Serve { bind, redis_url, database_url, node_id } => {
+            overrides.bind = *bind;
+            overrides.redis_url = redis_url.clone();
+            overrides.database_url = database_url.clone().map(Secret::new);
+            overrides.node_id = node_id.clone();
+        }
+        Command::Migrate { database_url } => overrides.database_url = database_url.clone().map(Secret::new),
+        Command::Token { .. } => {}
+    }
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     match cli.command {
         Command::Serve { .. } => {
             let server = guildhall::Server::build(config).await?;
             server.run_until_stopped(guildhall::app::shutdown_signal()).await
         }
-        Command::Migrate => {
+        Command::Migrate { .. } => {
             guildhall::app::open_store(&config).await?.close().await;
             println!("migrations applied");
             Ok(())

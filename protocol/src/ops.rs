@@ -18,6 +18,7 @@ pub mod op {
 pub mod ev {
     pub const CHAT_MSG: &str = "chat.msg";
     pub const ROOM_PRESENCE: &str = "room.presence";
+    pub const ROOM_RESET: &str = "room.reset";
 }
 
 /// A parsed client op with its typed payload.
@@ -190,4 +191,12 @@ pub struct Presence {
     pub joined: Vec<UserRef>,
     pub left: Vec<UserRef>,
     pub count: u64,
+}
+
+/// The room's log restarted (its broker lost its data) or moved on without this node: offsets
+/// from before mean nothing any more. Reload (`chat.history`) and continue from `{ep, off}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomReset {
+    pub ep: String,
+    pub off: u64,
 }

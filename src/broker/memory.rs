@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 
-use super::{Broker, BrokerError, EventDraft, EventSink, Position, ReadSince};
+use super::{Broker, BrokerError, EventDraft, EventSink, Position, PresenceDelta, ReadSince};
 use crate::clock::now_ms;
 use crate::hub::event::LogEvent;
 
@@ -142,6 +142,10 @@ impl Broker for MemoryBroker {
         }
     }
 
+    async fn presence(&self, _room: &str, local_count: u64, _delta: Option<&PresenceDelta>) -> u64 {
+        local_count
+    }
+
     async fn health(&self) -> Result<(), BrokerError> {
         Ok(())
     }
@@ -163,6 +167,8 @@ mod tests {
         fn deliver(&self, event: &Arc<LogEvent>) {
             self.0.lock().push(event.off);
         }
+        fn reset(&self, _room: &str, _pos: &Position) {}
+        fn remote_presence(&self, _room: &str, _delta: PresenceDelta) {}
     }
 
     fn draft(n: u64) -> EventDraft {

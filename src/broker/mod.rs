@@ -4,11 +4,14 @@
 //! never one per connection.
 
 pub mod memory;
+pub mod redis;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use guildhall_protocol::UserRef;
+use serde::{Deserialize, Serialize};
 
 use crate::hub::event::LogEvent;
 
@@ -36,10 +39,21 @@ pub enum ReadSince {
     Lost { pos: Position },
 }
 
+/// Joins and leaves of one node, announced to the others.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PresenceDelta {
+    pub joined: Vec<UserRef>,
+    pub left: Vec<UserRef>,
+}
+
 /// Where a broker delivers the events of the rooms this node subscribed to.
 pub trait EventSink: Send + Sync + 'static {
     /// Called once per event, in offset order per room. Must not block.
     fn deliver(&self, event: &Arc<LogEvent>);
+    /// The room's log restarted or diverged: positions before `pos` mean nothing any more.
+    fn reset(&self, room: &str, pos: &Position);
+    /// Another node's presence change in a room.
+    fn remote_presence(&self, room: &str, delta: PresenceDelta);
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +72,10 @@ pub trait Broker: Send + Sync + 'static {
     async fn unsubscribe(&self, room: &str);
     async fn position(&self, room: &str) -> Result<Position, BrokerError>;
     async fn read_since(&self, room: &str, ep: &str, off: u64) -> Result<ReadSince, BrokerError>;
+    /// Records this node's member count of a room, announces its change (if any) to the other
+    /// nodes, and returns the room's count across the cluster. Best effort: on failure the
+    /// local count.
+    async fn presence(&self, room: &str, local_count: u64, delta: Option<&PresenceDelta>) -> u64;
     async fn health(&self) -> Result<(), BrokerError>;
     fn kind(&self) -> &'static str;
 }

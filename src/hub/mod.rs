@@ -12,9 +12,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use guildhall_protocol::{ev, Push};
+use guildhall_protocol::{ev, Presence, Push, RoomReset};
 
-use crate::broker::{Broker, BrokerError, EventDraft, EventSink, Position, ReadSince};
+use crate::broker::{Broker, BrokerError, EventDraft, EventSink, Position, PresenceDelta, ReadSince};
 use crate::metrics::Metrics;
 use crate::session::handle::SessionHandle;
 use event::{FrameCache, LogEvent};
@@ -61,30 +61,34 @@ impl Rooms {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
-
-    /// Sends each room's batched presence change, if any, to its members.
-    pub fn flush_presence(&self) {
-        let rooms: Vec<Arc<RoomState>> = self.map.iter().map(|r| r.clone()).collect();
-        for room in rooms {
-            let Some(delta) = room.presence.lock().take_delta() else { continue };
-            let frames = FrameCache::default();
-            room.broadcast_droppable(|session| {
-                frames.get(session.codec, || Push {
-                    ev: Cow::Borrowed(ev::ROOM_PRESENCE),
-                    room: Some(Cow::Borrowed(&*room.name)),
-                    ep: None,
-                    off: None,
-                    d: &delta,
-                })
-            });
-        }
-    }
 }
 
 impl EventSink for Rooms {
     fn deliver(&self, event: &Arc<LogEvent>) {
         if let Some(room) = self.get(&event.room) {
             room.fan_out(event);
+        }
+    }
+
+    fn reset(&self, room: &str, pos: &Position) {
+        let Some(state) = self.get(room) else { return };
+        tracing::info!(room, ep = %pos.ep, off = pos.off, "room log reset");
+        let reset = RoomReset { ep: pos.ep.to_string(), off: pos.off };
+        let frames = FrameCache::default();
+        state.broadcast(|session| {
+            frames.get(session.codec, || Push {
+                ev: Cow::Borrowed(ev::ROOM_RESET),
+                room: Some(Cow::Borrowed(room)),
+                ep: Some(Cow::Borrowed(&*pos.ep)),
+                off: Some(pos.off),
+                d: &reset,
+            })
+        });
+    }
+
+    fn remote_presence(&self, room: &str, delta: PresenceDelta) {
+        if let Some(state) = self.get(room) {
+            state.presence.lock().remote(delta);
         }
     }
 }
@@ -170,6 +174,12 @@ impl Hub {
 
     async fn leave_room(&self, room: &RoomState, membership: &Arc<Membership>) {
         if self.rooms.remove(room, membership) {
+            // The room is gone from this node, and with it the presence ticker's view of it:
+            // announce the last leave to the other nodes now.
+            let batch = room.presence.lock().take_batch();
+            if let Some(local) = batch.and_then(|b| b.local) {
+                self.broker.presence(&room.name, 0, Some(&local)).await;
+            }
             self.broker.unsubscribe(&room.name).await;
         }
     }
@@ -180,5 +190,26 @@ impl Hub {
 
     pub async fn position(&self, room: &str) -> Result<Position, BrokerError> {
         self.broker.position(room).await
+    }
+
+    /// Sends each room's batched presence change, if any, with the room's count across the
+    /// cluster, to its local members.
+    pub async fn flush_presence(&self) {
+        let rooms: Vec<Arc<RoomState>> = self.rooms.map.iter().map(|r| r.clone()).collect();
+        for room in rooms {
+            let Some(batch) = room.presence.lock().take_batch() else { continue };
+            let count = self.broker.presence(&room.name, batch.local_count, batch.local.as_ref()).await;
+            let presence = Presence { joined: batch.all.joined, left: batch.all.left, count };
+            let frames = FrameCache::default();
+            room.broadcast_droppable(|session| {
+                frames.get(session.codec, || Push {
+                    ev: Cow::Borrowed(ev::ROOM_PRESENCE),
+                    room: Some(Cow::Borrowed(&*room.name)),
+                    ep: None,
+                    off: None,
+                    d: &presence,
+                })
+            });
+        }
     }
 }

@@ -97,6 +97,15 @@ impl RoomState {
         }
     }
 
+    /// Sends a frame that must not be lost to every member (a full queue closes it with 4008).
+    pub fn broadcast(&self, frame_for: impl Fn(&SessionHandle) -> Option<axum::extract::ws::Message>) {
+        for member in self.members.load().iter() {
+            if let Some(frame) = frame_for(&member.session) {
+                member.session.outbox.send(frame);
+            }
+        }
+    }
+
     /// Sends a frame whose loss is harmless to every member whose gate is open.
     pub fn broadcast_droppable(&self, frame_for: impl Fn(&SessionHandle) -> Option<axum::extract::ws::Message>) {
         for member in self.members.load().iter() {

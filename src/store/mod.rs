@@ -2,6 +2,8 @@
 //! wait on go through a group-commit writer so one transaction carries many of them.
 
 pub mod chat_writer;
+pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;

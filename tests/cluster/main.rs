@@ -1,0 +1,7 @@
+//! Cluster mode: several real node processes joined by Redis, PostgreSQL as the store.
+
+mod helpers;
+
+mod chat;
+mod failures;
+mod presence;
