@@ -23,7 +23,7 @@ use std::fmt::Debug;
 
 use guildhall_protocol::{
     close, ev, op, ChatHistoryPage, ChatMsg, ChatSent, ClientFrame, ClientOp, Codec, Done,
-    ErrorCode, HelloOk, Pong, Presence, Push, Reply, RoomJoined,
+    ErrorCode, HelloOk, Pong, Presence, Push, Reply, RoomJoined, RoomReset,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -38,7 +38,7 @@ const OPS: [&str; 6] = [
     op::CHAT_SEND,
     op::CHAT_HISTORY,
 ];
-const EVENTS: [&str; 2] = [ev::CHAT_MSG, ev::ROOM_PRESENCE];
+const EVENTS: [&str; 3] = [ev::CHAT_MSG, ev::ROOM_PRESENCE, ev::ROOM_RESET];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -334,6 +334,12 @@ fn check_push(g: &Golden) -> Check {
             names_event_and_room(p, name)?;
             ensure(p.ep.is_none() && p.off.is_none(), || {
                 "presence carries no ep or off".to_owned()
+            })
+        }),
+        ev::ROOM_RESET => check_typed::<Push<'static, RoomReset>>(g, |p| {
+            names_event_and_room(p, name)?;
+            ensure(p.ep.as_deref() == Some(p.d.ep.as_str()) && p.off == Some(p.d.off), || {
+                "a reset carries its new position in the envelope and in d".to_owned()
             })
         }),
         other => Err(format!("{other:?} is not an event")),
