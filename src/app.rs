@@ -106,8 +106,16 @@ impl Server {
             &background,
             infra_stop.clone(),
         );
-        let chat = ChatService::new(config.clone(), store.clone(), writer, hub.clone(), metrics.clone());
-        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        let chat = ChatService::new(
+            config.clone(),
+            store.clone(),
+            writer,
+            hub.clone(),
+            metrics.clone(),
+        );
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
         let services = Arc::new(Services::new(
             config,
             node_id,
@@ -118,7 +126,13 @@ impl Server {
             metrics,
             CancellationToken::new(),
         ));
-        Ok(Self { listener, services, memory_broker, background, infra_stop })
+        Ok(Self {
+            listener,
+            services,
+            memory_broker,
+            background,
+            infra_stop,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -130,8 +144,17 @@ impl Server {
     }
 
     /// Serves until `stop` resolves, then drains.
-    pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, services, memory_broker, background, infra_stop } = self;
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            services,
+            memory_broker,
+            background,
+            infra_stop,
+        } = self;
         let ticks_stop = CancellationToken::new();
         background.spawn(presence_ticker(services.clone(), ticks_stop.clone()));
         background.spawn(sweeper(services.clone(), memory_broker, ticks_stop.clone()));
@@ -141,23 +164,33 @@ impl Server {
         let shutdown = services.shutdown.clone();
         let app = crate::http::router(services.clone());
         let send_buffer = services.config.limits.socket_send_buffer;
-        let listener = axum::serve::ListenerExt::tap_io(listener, move |tcp: &mut tokio::net::TcpStream| {
-            tune_socket(tcp, send_buffer);
-        });
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                stop.await;
-                tracing::info!("draining");
-                shutdown.cancel();
-            })
-            .await
-            .context("serving HTTP")?;
+        let listener =
+            axum::serve::ListenerExt::tap_io(listener, move |tcp: &mut tokio::net::TcpStream| {
+                tune_socket(tcp, send_buffer);
+            });
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            stop.await;
+            tracing::info!("draining");
+            shutdown.cancel();
+        })
+        .await
+        .context("serving HTTP")?;
 
         // Sessions saw the cancel and are closing with 1001; give them the grace period.
         let grace = Duration::from_millis(services.config.shutdown_grace_ms);
         services.sessions.close();
-        if tokio::time::timeout(grace, services.sessions.wait()).await.is_err() {
-            tracing::warn!(open = services.sessions.len(), "sessions still open after the grace period");
+        if tokio::time::timeout(grace, services.sessions.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = services.sessions.len(),
+                "sessions still open after the grace period"
+            );
         }
         ticks_stop.cancel();
         infra_stop.cancel();
@@ -180,7 +213,11 @@ async fn presence_ticker(services: Arc<Services>, stop: CancellationToken) {
     }
 }
 
-async fn sweeper(services: Arc<Services>, broker: Option<Arc<MemoryBroker>>, stop: CancellationToken) {
+async fn sweeper(
+    services: Arc<Services>,
+    broker: Option<Arc<MemoryBroker>>,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tokio::select! {

@@ -38,20 +38,42 @@ pub struct ChatService {
 }
 
 impl ChatService {
-    pub fn new(config: Arc<Config>, store: Arc<dyn Store>, writer: ChatWriter, hub: Arc<Hub>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        writer: ChatWriter,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let rule = SendRule {
             min_gap_ms: config.chat.min_gap_ms,
             window_ms: config.chat.window_ms,
             max_in_window: config.chat.max_per_window,
             repeat_window_ms: config.chat.repeat_window_ms,
         };
-        Self { config, store, writer, hub, filter: WordFilter::builtin(), rule, windows: DashMap::new(), unpublished: DashMap::new(), metrics }
+        Self {
+            config,
+            store,
+            writer,
+            hub,
+            filter: WordFilter::builtin(),
+            rule,
+            windows: DashMap::new(),
+            unpublished: DashMap::new(),
+            metrics,
+        }
     }
 
     /// Sends a message to a room the sender has joined (`room` is the joined room's name).
     /// With an idempotency key, a message stored by an earlier attempt whose publish failed is
     /// published now instead of being stored twice.
-    pub async fn send(&self, user: &User, room: &Arc<str>, text: &str, idem: Option<&str>) -> Result<ChatSent, ErrorBody> {
+    pub async fn send(
+        &self,
+        user: &User,
+        room: &Arc<str>,
+        text: &str,
+        idem: Option<&str>,
+    ) -> Result<ChatSent, ErrorBody> {
         let pending_key = idem.map(|k| (user.id.clone(), k.to_owned()));
         if let Some(key) = &pending_key {
             let stored = self.unpublished.get(key).map(|m| m.clone());
@@ -63,15 +85,25 @@ impl ChatService {
                 }
             }
         }
-        check_text(text, self.config.chat.max_chars, &self.filter, self.config.filter_for(room))
-            .map_err(text_error)?;
+        check_text(
+            text,
+            self.config.chat.max_chars,
+            &self.filter,
+            self.config.filter_for(room),
+        )
+        .map_err(text_error)?;
         let now = now_ms();
         let print = fingerprint(text);
         {
             // Check and record under the entry's lock so two connections of one user cannot
             // both take the last slot. Nothing awaits while it is held.
-            let mut window = self.windows.entry((user.id.clone(), room.clone())).or_default();
-            window.check(&self.rule, now, print).map_err(|refusal| self.send_error(refusal))?;
+            let mut window = self
+                .windows
+                .entry((user.id.clone(), room.clone()))
+                .or_default();
+            window
+                .check(&self.rule, now, print)
+                .map_err(|refusal| self.send_error(refusal))?;
             window.record(&self.rule, now, print);
         }
         let msg = NewChatMessage {
@@ -93,7 +125,10 @@ impl ChatService {
         };
         let payload = ChatMsg {
             id,
-            from: UserRef { id: user.id.to_string(), name: user.name.to_string() },
+            from: UserRef {
+                id: user.id.to_string(),
+                name: user.name.to_string(),
+            },
             text: text.to_owned(),
             ts: now,
         };
@@ -124,12 +159,20 @@ impl ChatService {
     }
 
     /// A page of a room's history, oldest first.
-    pub async fn history(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<ChatMsg>, ErrorBody> {
+    pub async fn history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMsg>, ErrorBody> {
         let limit = limit.clamp(1, MAX_HISTORY_PAGE);
-        self.store.chat_history(room, before, limit).await.map_err(|e| {
-            tracing::warn!(error = %e, room, "reading chat history failed");
-            ErrorBody::new(ErrorCode::Unavailable, "history is unavailable right now")
-        })
+        self.store
+            .chat_history(room, before, limit)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, room, "reading chat history failed");
+                ErrorBody::new(ErrorCode::Unavailable, "history is unavailable right now")
+            })
     }
 
     /// Drops send windows with nothing left to remember, and unpublished messages whose
@@ -138,14 +181,19 @@ impl ChatService {
         let now = now_ms();
         self.windows.retain(|_, w| !w.is_idle(&self.rule, now));
         let ttl = self.config.chat.idem_ttl_ms;
-        self.unpublished.retain(|_, (_, msg)| now.saturating_sub(msg.ts) < ttl);
+        self.unpublished
+            .retain(|_, (_, msg)| now.saturating_sub(msg.ts) < ttl);
     }
 
     fn send_error(&self, refusal: SendRefusal) -> ErrorBody {
         match refusal {
             SendRefusal::RateLimited { retry_ms } => {
                 self.metrics.rate_limited.increment(1);
-                ErrorBody::retry_after(ErrorCode::RateLimited, "sending too fast in this room", retry_ms)
+                ErrorBody::retry_after(
+                    ErrorCode::RateLimited,
+                    "sending too fast in this room",
+                    retry_ms,
+                )
             }
             SendRefusal::Spam => ErrorBody::new(ErrorCode::Spam, "the same message was just sent"),
         }
@@ -155,19 +203,32 @@ impl ChatService {
 fn text_error(refusal: TextRefusal) -> ErrorBody {
     match refusal {
         TextRefusal::Empty => ErrorBody::new(ErrorCode::Invalid, "text is empty"),
-        TextRefusal::ControlCharacter => ErrorBody::new(ErrorCode::Invalid, "text contains control characters"),
-        TextRefusal::TooLong { max } => ErrorBody::new(ErrorCode::TooLong, format!("text is longer than {max} characters")),
-        TextRefusal::Link => ErrorBody::new(ErrorCode::LinkRefused, "links are not allowed in chat"),
-        TextRefusal::Filtered(FilterHit::Slur) => ErrorBody::new(ErrorCode::Filtered, "the message contains a slur"),
-        TextRefusal::Filtered(FilterHit::Profanity) => {
-            ErrorBody::new(ErrorCode::Filtered, "the message contains words this channel filters")
+        TextRefusal::ControlCharacter => {
+            ErrorBody::new(ErrorCode::Invalid, "text contains control characters")
         }
+        TextRefusal::TooLong { max } => ErrorBody::new(
+            ErrorCode::TooLong,
+            format!("text is longer than {max} characters"),
+        ),
+        TextRefusal::Link => {
+            ErrorBody::new(ErrorCode::LinkRefused, "links are not allowed in chat")
+        }
+        TextRefusal::Filtered(FilterHit::Slur) => {
+            ErrorBody::new(ErrorCode::Filtered, "the message contains a slur")
+        }
+        TextRefusal::Filtered(FilterHit::Profanity) => ErrorBody::new(
+            ErrorCode::Filtered,
+            "the message contains words this channel filters",
+        ),
     }
 }
 
 fn write_error(e: WriteError) -> ErrorBody {
     tracing::warn!(error = %e, "chat message not stored");
-    ErrorBody::new(ErrorCode::Unavailable, "the message could not be stored; retry with the same idem")
+    ErrorBody::new(
+        ErrorCode::Unavailable,
+        "the message could not be stored; retry with the same idem",
+    )
 }
 
 pub fn internal(what: &str, e: impl std::fmt::Display) -> ErrorBody {

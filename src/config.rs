@@ -193,7 +193,10 @@ pub struct RoomsConfig {
 
 impl Default for RoomsConfig {
     fn default() -> Self {
-        Self { tail_max_events: 1_000, tail_max_age_secs: 24 * 3600 }
+        Self {
+            tail_max_events: 1_000,
+            tail_max_age_secs: 24 * 3600,
+        }
     }
 }
 
@@ -208,7 +211,10 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { batch_max: 256, write_timeout_ms: 5_000 }
+        Self {
+            batch_max: 256,
+            write_timeout_ms: 5_000,
+        }
     }
 }
 
@@ -242,7 +248,11 @@ impl Config {
     }
 
     pub fn filter_for(&self, room: &str) -> FilterLevel {
-        self.chat.channels.get(room).and_then(|c| c.filter).unwrap_or(self.chat.filter)
+        self.chat
+            .channels
+            .get(room)
+            .and_then(|c| c.filter)
+            .unwrap_or(self.chat.filter)
     }
 }
 
@@ -251,6 +261,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
     fn file_then_env_then_flags() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -268,22 +279,38 @@ mod tests {
             )?;
             jail.set_env("GUILDHALL_LIMITS__HEARTBEAT_MS", "2000");
             jail.set_env("GUILDHALL_JWT_SECRET", "from-env");
-            let cli = CliOverrides { bind: Some("127.0.0.1:1234".parse().expect("addr")), ..CliOverrides::default() };
+            let cli = CliOverrides {
+                bind: Some("127.0.0.1:1234".parse().expect("addr")),
+                ..CliOverrides::default()
+            };
             let config = Config::load(Some(Path::new("g.toml")), &cli).expect("loads");
             assert_eq!(config.bind.to_string(), "127.0.0.1:1234", "flags win");
-            assert_eq!(config.data_dir, PathBuf::from("/var/lib/guildhall"), "file over defaults");
+            assert_eq!(
+                config.data_dir,
+                PathBuf::from("/var/lib/guildhall"),
+                "file over defaults"
+            );
             assert_eq!(config.limits.heartbeat_ms, 2000, "env over file");
-            assert_eq!(config.jwt_secret.as_ref().map(Secret::expose), Some("from-env"));
+            assert_eq!(
+                config.jwt_secret.as_ref().map(Secret::expose),
+                Some("from-env")
+            );
             assert_eq!(config.filter_for("chan:free"), FilterLevel::Off);
             assert_eq!(config.filter_for("chan:other"), FilterLevel::Strict);
-            assert_eq!(config.limits.max_frame_bytes, 65_536, "defaults fill the rest");
+            assert_eq!(
+                config.limits.max_frame_bytes, 65_536,
+                "defaults fill the rest"
+            );
             Ok(())
         });
     }
 
     #[test]
     fn secrets_never_print() {
-        let config = Config { jwt_secret: Some(Secret::new("hunter2")), ..Config::default() };
+        let config = Config {
+            jwt_secret: Some(Secret::new("hunter2")),
+            ..Config::default()
+        };
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

@@ -25,11 +25,19 @@ pub struct IdemCache<T> {
 
 impl<T: Clone + Send + Sync + 'static> IdemCache<T> {
     pub fn new(ttl: Duration) -> Self {
-        Self { map: DashMap::new(), ttl }
+        Self {
+            map: DashMap::new(),
+            ttl,
+        }
     }
 
     /// Runs `act` once per (user, key) within the TTL; later calls return its result.
-    pub async fn run<F>(&self, user: &Arc<str>, key: &str, act: F) -> Result<T, guildhall_protocol::ErrorBody>
+    pub async fn run<F>(
+        &self,
+        user: &Arc<str>,
+        key: &str,
+        act: F,
+    ) -> Result<T, guildhall_protocol::ErrorBody>
     where
         F: Future<Output = Result<T, guildhall_protocol::ErrorBody>>,
     {
@@ -54,12 +62,21 @@ impl<T: Clone + Send + Sync + 'static> IdemCache<T> {
                 tx
             }
         };
-        let mut guard = RunningGuard { map: &self.map, key: Some(map_key.clone()) };
+        let mut guard = RunningGuard {
+            map: &self.map,
+            key: Some(map_key.clone()),
+        };
         let result = act.await;
         guard.key = None;
         match &result {
             Ok(value) => {
-                self.map.insert(map_key, Entry::Done { value: value.clone(), at: Instant::now() });
+                self.map.insert(
+                    map_key,
+                    Entry::Done {
+                        value: value.clone(),
+                        at: Instant::now(),
+                    },
+                );
             }
             Err(_) => {
                 self.map.remove(&map_key);
@@ -96,17 +113,25 @@ struct RunningGuard<'a, T> {
 impl<T> Drop for RunningGuard<'_, T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.map.remove_if(&key, |_, e| matches!(e, Entry::Running(_)));
+            self.map
+                .remove_if(&key, |_, e| matches!(e, Entry::Running(_)));
         }
     }
 }
 
-async fn wait<T: Clone>(rx: &mut watch::Receiver<Outcome<T>>) -> Result<T, guildhall_protocol::ErrorBody> {
+async fn wait<T: Clone>(
+    rx: &mut watch::Receiver<Outcome<T>>,
+) -> Result<T, guildhall_protocol::ErrorBody> {
     use guildhall_protocol::{ErrorBody, ErrorCode};
     match rx.wait_for(Option::is_some).await {
-        Ok(outcome) => outcome.clone().unwrap_or_else(|| Err(ErrorBody::new(ErrorCode::Internal, "internal error"))),
+        Ok(outcome) => outcome
+            .clone()
+            .unwrap_or_else(|| Err(ErrorBody::new(ErrorCode::Internal, "internal error"))),
         // The first attempt was dropped (its connection closed mid-op): retry is safe.
-        Err(_) => Err(ErrorBody::new(ErrorCode::Unavailable, "the first attempt was interrupted; retry")),
+        Err(_) => Err(ErrorBody::new(
+            ErrorCode::Unavailable,
+            "the first attempt was interrupted; retry",
+        )),
     }
 }
 
@@ -121,9 +146,7 @@ mod tests {
         let cache = IdemCache::<u32>::new(Duration::from_secs(60));
         let calls = AtomicU32::new(0);
         let user: Arc<str> = "u".into();
-        let act = || async {
-            Ok::<_, ErrorBody>(calls.fetch_add(1, Ordering::SeqCst) + 100)
-        };
+        let act = || async { Ok::<_, ErrorBody>(calls.fetch_add(1, Ordering::SeqCst) + 100) };
         assert_eq!(cache.run(&user, "k", act()).await, Ok(100));
         assert_eq!(cache.run(&user, "k", act()).await, Ok(100));
         assert_eq!(cache.run(&user, "other", act()).await, Ok(101));
@@ -136,7 +159,11 @@ mod tests {
     async fn failures_are_not_remembered() {
         let cache = IdemCache::<u32>::new(Duration::from_secs(60));
         let user: Arc<str> = "u".into();
-        let failed = cache.run(&user, "k", async { Err(ErrorBody::new(ErrorCode::Unavailable, "down")) }).await;
+        let failed = cache
+            .run(&user, "k", async {
+                Err(ErrorBody::new(ErrorCode::Unavailable, "down"))
+            })
+            .await;
         assert!(failed.is_err());
         assert_eq!(cache.run(&user, "k", async { Ok(7) }).await, Ok(7));
     }
@@ -149,10 +176,12 @@ mod tests {
         let first = {
             let (cache, user) = (cache.clone(), user.clone());
             tokio::spawn(async move {
-                cache.run(&user, "k", async {
-                    let _ = released.await;
-                    Ok(1)
-                }).await
+                cache
+                    .run(&user, "k", async {
+                        let _ = released.await;
+                        Ok(1)
+                    })
+                    .await
             })
         };
         tokio::task::yield_now().await;
@@ -171,7 +200,9 @@ mod tests {
         let cache = IdemCache::<u32>::new(Duration::from_secs(60));
         let user: Arc<str> = "u".into();
         let abandoned = cache.run(&user, "k", std::future::pending());
-        assert!(tokio::time::timeout(Duration::from_millis(10), abandoned).await.is_err());
+        assert!(tokio::time::timeout(Duration::from_millis(10), abandoned)
+            .await
+            .is_err());
         assert_eq!(cache.run(&user, "k", async { Ok(3) }).await, Ok(3));
     }
 

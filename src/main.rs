@@ -8,7 +8,11 @@ use guildhall::auth::Authenticator;
 use guildhall::config::{CliOverrides, Config, Secret};
 
 #[derive(Parser)]
-#[command(name = "guildhall", version, about = "Real-time social server for games")]
+#[command(
+    name = "guildhall",
+    version,
+    about = "Real-time social server for games"
+)]
 struct Cli {
     /// TOML config file; `GUILDHALL_*` env vars and flags override it.
     #[arg(long, global = true, env = "GUILDHALL_CONFIG")]
@@ -76,29 +80,46 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut overrides = CliOverrides { data_dir: cli.data_dir.clone(), ..CliOverrides::default() };
+    let mut overrides = CliOverrides {
+        data_dir: cli.data_dir.clone(),
+        ..CliOverrides::default()
+    };
     match &cli.command {
-        Command::Serve { bind, redis_url, database_url, node_id } => {
+        Command::Serve {
+            bind,
+            redis_url,
+            database_url,
+            node_id,
+        } => {
             overrides.bind = *bind;
             overrides.redis_url = redis_url.clone();
             overrides.database_url = database_url.clone().map(Secret::new);
             overrides.node_id = node_id.clone();
         }
-        Command::Migrate { database_url } => overrides.database_url = database_url.clone().map(Secret::new),
+        Command::Migrate { database_url } => {
+            overrides.database_url = database_url.clone().map(Secret::new)
+        }
         Command::Token { .. } => {}
     }
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     match cli.command {
         Command::Serve { .. } => {
             let server = guildhall::Server::build(config).await?;
-            server.run_until_stopped(guildhall::app::shutdown_signal()).await
+            server
+                .run_until_stopped(guildhall::app::shutdown_signal())
+                .await
         }
         Command::Migrate { .. } => {
             guildhall::app::open_store(&config).await?.close().await;
             println!("migrations applied");
             Ok(())
         }
-        Command::Token { user_id, name, roles, ttl } => {
+        Command::Token {
+            user_id,
+            name,
+            roles,
+            ttl,
+        } => {
             let auth = Authenticator::from_config(&config)?;
             println!("{}", auth.mint(&user_id, name.as_deref(), &roles, ttl)?);
             Ok(())

@@ -61,11 +61,23 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
 impl Metrics {
     pub fn new() -> Self {
         prometheus();
-        metrics::describe_gauge!("guildhall_connections", "Open, authenticated WebSocket connections");
+        metrics::describe_gauge!(
+            "guildhall_connections",
+            "Open, authenticated WebSocket connections"
+        );
         metrics::describe_gauge!("guildhall_rooms", "Rooms with members on this node");
-        metrics::describe_counter!("guildhall_queue_overflows_total", "Connections closed 4008 because their outbound queue was full");
-        metrics::describe_counter!("guildhall_rate_limited_total", "Frames or messages refused by a rate limit");
-        metrics::describe_histogram!("guildhall_store_batch_seconds", "Time to commit one group-commit batch");
+        metrics::describe_counter!(
+            "guildhall_queue_overflows_total",
+            "Connections closed 4008 because their outbound queue was full"
+        );
+        metrics::describe_counter!(
+            "guildhall_rate_limited_total",
+            "Frames or messages refused by a rate limit"
+        );
+        metrics::describe_histogram!(
+            "guildhall_store_batch_seconds",
+            "Time to commit one group-commit batch"
+        );
         Self {
             connections: metrics::gauge!("guildhall_connections"),
             rooms: metrics::gauge!("guildhall_rooms"),

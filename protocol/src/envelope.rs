@@ -47,11 +47,21 @@ fn none<T>() -> Option<T> {
 
 impl<T> Reply<T> {
     pub fn ok(id: Option<u64>, d: T) -> Self {
-        Self { id, ok: true, d: Some(d), err: None }
+        Self {
+            id,
+            ok: true,
+            d: Some(d),
+            err: None,
+        }
     }
 
     pub fn err(id: Option<u64>, err: ErrorBody) -> Self {
-        Self { id, ok: false, d: None, err: Some(err) }
+        Self {
+            id,
+            ok: false,
+            d: None,
+            err: Some(err),
+        }
     }
 }
 

@@ -75,10 +75,18 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, msg: impl Into<String>) -> Self {
-        Self { code, msg: msg.into(), retry_ms: None }
+        Self {
+            code,
+            msg: msg.into(),
+            retry_ms: None,
+        }
     }
 
     pub fn retry_after(code: ErrorCode, msg: impl Into<String>, retry_ms: u64) -> Self {
-        Self { code, msg: msg.into(), retry_ms: Some(retry_ms) }
+        Self {
+            code,
+            msg: msg.into(),
+            retry_ms: Some(retry_ms),
+        }
     }
 }

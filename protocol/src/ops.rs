@@ -37,7 +37,10 @@ pub enum OpError {
     #[error("unknown op {0:?}")]
     Unknown(String),
     #[error("bad payload for {op}: {source}")]
-    Payload { op: &'static str, source: serde_json::Error },
+    Payload {
+        op: &'static str,
+        source: serde_json::Error,
+    },
 }
 
 impl ClientOp {

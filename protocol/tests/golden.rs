@@ -338,9 +338,10 @@ fn check_push(g: &Golden) -> Check {
         }),
         ev::ROOM_RESET => check_typed::<Push<'static, RoomReset>>(g, |p| {
             names_event_and_room(p, name)?;
-            ensure(p.ep.as_deref() == Some(p.d.ep.as_str()) && p.off == Some(p.d.off), || {
-                "a reset carries its new position in the envelope and in d".to_owned()
-            })
+            ensure(
+                p.ep.as_deref() == Some(p.d.ep.as_str()) && p.off == Some(p.d.off),
+                || "a reset carries its new position in the envelope and in d".to_owned(),
+            )
         }),
         other => Err(format!("{other:?} is not an event")),
     }

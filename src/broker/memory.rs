@@ -29,20 +29,31 @@ struct RoomLog {
 
 impl RoomLog {
     fn new(now: u64) -> Self {
-        Self { ep: new_epoch(), last_off: 0, tail: VecDeque::new(), touched_ms: now }
+        Self {
+            ep: new_epoch(),
+            last_off: 0,
+            tail: VecDeque::new(),
+            touched_ms: now,
+        }
     }
 
     fn trim(&mut self, retention: &Retention, now: u64) {
         let max_age_ms = retention.max_age.as_millis() as u64;
         while self.tail.len() > retention.max_events
-            || self.tail.front().is_some_and(|e| now.saturating_sub(e.ts_ms) > max_age_ms)
+            || self
+                .tail
+                .front()
+                .is_some_and(|e| now.saturating_sub(e.ts_ms) > max_age_ms)
         {
             self.tail.pop_front();
         }
     }
 
     fn position(&self) -> Position {
-        Position { ep: self.ep.clone(), off: self.last_off }
+        Position {
+            ep: self.ep.clone(),
+            off: self.last_off,
+        }
     }
 }
 
@@ -50,7 +61,11 @@ impl RoomLog {
 fn new_epoch() -> Arc<str> {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let bytes: [u8; 6] = rand::random();
-    bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect::<String>().into()
+    bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect::<String>()
+        .into()
 }
 
 pub struct MemoryBroker {
@@ -61,14 +76,21 @@ pub struct MemoryBroker {
 
 impl MemoryBroker {
     pub fn new(sink: Arc<dyn EventSink>, retention: Retention) -> Self {
-        Self { logs: DashMap::new(), sink, retention }
+        Self {
+            logs: DashMap::new(),
+            sink,
+            retention,
+        }
     }
 
     fn log(&self, room: &str) -> Arc<Mutex<RoomLog>> {
         if let Some(log) = self.logs.get(room) {
             return log.clone();
         }
-        self.logs.entry(Arc::from(room)).or_insert_with(|| Arc::new(Mutex::new(RoomLog::new(now_ms())))).clone()
+        self.logs
+            .entry(Arc::from(room))
+            .or_insert_with(|| Arc::new(Mutex::new(RoomLog::new(now_ms()))))
+            .clone()
     }
 
     /// Forgets logs untouched for longer than the retention age: their tails are empty anyway.
@@ -129,7 +151,10 @@ impl Broker for MemoryBroker {
             return Ok(ReadSince::Lost { pos });
         }
         if off == log.last_off {
-            return Ok(ReadSince::Events { pos, events: Vec::new() });
+            return Ok(ReadSince::Events {
+                pos,
+                events: Vec::new(),
+            });
         }
         // The tail must hold the very next event the client lacks.
         match log.tail.front() {
@@ -172,12 +197,19 @@ mod tests {
     }
 
     fn draft(n: u64) -> EventDraft {
-        EventDraft { ev: Cow::Borrowed("test"), d: serde_json::json!({ "n": n }), ts_ms: now_ms() }
+        EventDraft {
+            ev: Cow::Borrowed("test"),
+            d: serde_json::json!({ "n": n }),
+            ts_ms: now_ms(),
+        }
     }
 
     fn broker(max_events: usize) -> (MemoryBroker, Arc<Collect>) {
         let sink = Arc::new(Collect::default());
-        let retention = Retention { max_events, max_age: Duration::from_secs(3600) };
+        let retention = Retention {
+            max_events,
+            max_age: Duration::from_secs(3600),
+        };
         (MemoryBroker::new(sink.clone(), retention), sink)
     }
 
@@ -205,11 +237,28 @@ mod tests {
         for n in 1..=10 {
             b.publish("chan:a", draft(n)).await.expect("publish");
         }
-        assert_eq!(offsets(b.read_since("chan:a", &ep, 7).await.expect("read")), Some(vec![8, 9, 10]));
-        assert_eq!(offsets(b.read_since("chan:a", &ep, 10).await.expect("read")), Some(vec![]));
-        assert_eq!(offsets(b.read_since("chan:a", &ep, 0).await.expect("read")).map(|v| v.len()), Some(10));
-        assert_eq!(offsets(b.read_since("chan:a", &ep, 11).await.expect("read")), None, "future offset");
-        assert_eq!(offsets(b.read_since("chan:a", "other", 7).await.expect("read")), None, "old epoch");
+        assert_eq!(
+            offsets(b.read_since("chan:a", &ep, 7).await.expect("read")),
+            Some(vec![8, 9, 10])
+        );
+        assert_eq!(
+            offsets(b.read_since("chan:a", &ep, 10).await.expect("read")),
+            Some(vec![])
+        );
+        assert_eq!(
+            offsets(b.read_since("chan:a", &ep, 0).await.expect("read")).map(|v| v.len()),
+            Some(10)
+        );
+        assert_eq!(
+            offsets(b.read_since("chan:a", &ep, 11).await.expect("read")),
+            None,
+            "future offset"
+        );
+        assert_eq!(
+            offsets(b.read_since("chan:a", "other", 7).await.expect("read")),
+            None,
+            "old epoch"
+        );
     }
 
     #[tokio::test]
@@ -220,18 +269,33 @@ mod tests {
             b.publish("chan:a", draft(n)).await.expect("publish");
         }
         // The tail holds 8, 9, 10: from 7 on is recoverable, from 6 is not.
-        assert_eq!(offsets(b.read_since("chan:a", &ep, 7).await.expect("read")), Some(vec![8, 9, 10]));
-        assert_eq!(offsets(b.read_since("chan:a", &ep, 6).await.expect("read")), None);
+        assert_eq!(
+            offsets(b.read_since("chan:a", &ep, 7).await.expect("read")),
+            Some(vec![8, 9, 10])
+        );
+        assert_eq!(
+            offsets(b.read_since("chan:a", &ep, 6).await.expect("read")),
+            None
+        );
     }
 
     #[tokio::test]
     async fn old_events_age_out() {
         let sink = Arc::new(Collect::default());
-        let b = MemoryBroker::new(sink, Retention { max_events: 100, max_age: Duration::from_millis(0) });
+        let b = MemoryBroker::new(
+            sink,
+            Retention {
+                max_events: 100,
+                max_age: Duration::from_millis(0),
+            },
+        );
         let ep = b.position("chan:a").await.expect("pos").ep;
         let mut old = draft(1);
         old.ts_ms -= 10;
         b.publish("chan:a", old).await.expect("publish");
-        assert_eq!(offsets(b.read_since("chan:a", &ep, 0).await.expect("read")), None);
+        assert_eq!(
+            offsets(b.read_since("chan:a", &ep, 0).await.expect("read")),
+            None
+        );
     }
 }

@@ -34,7 +34,10 @@ pub struct Position {
 #[derive(Debug)]
 pub enum ReadSince {
     /// Exactly the events after the asked offset, up to `pos`, in order.
-    Events { pos: Position, events: Vec<Arc<LogEvent>> },
+    Events {
+        pos: Position,
+        events: Vec<Arc<LogEvent>>,
+    },
     /// The tail no longer reaches back that far, or the epoch changed: reload state.
     Lost { pos: Position },
 }

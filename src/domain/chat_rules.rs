@@ -12,7 +12,9 @@ pub enum TextRefusal {
     /// NUL and other control characters (tab and newline aside): PostgreSQL refuses NUL, and
     /// the rest only serve to garble other clients' screens.
     ControlCharacter,
-    TooLong { max: usize },
+    TooLong {
+        max: usize,
+    },
     Link,
     Filtered(FilterHit),
 }
@@ -31,7 +33,10 @@ pub fn check_text(
     if text.chars().nth(max_chars).is_some() {
         return Err(TextRefusal::TooLong { max: max_chars });
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(TextRefusal::ControlCharacter);
     }
     if contains_link(text) {
@@ -70,15 +75,33 @@ mod tests {
         assert_eq!(check("gg wp", FilterLevel::Medium), Ok(()));
         assert_eq!(check("   ", FilterLevel::Medium), Err(TextRefusal::Empty));
         assert_eq!(check(&"a".repeat(200), FilterLevel::Medium), Ok(()));
-        assert_eq!(check(&"a".repeat(201), FilterLevel::Medium), Err(TextRefusal::TooLong { max: 200 }));
+        assert_eq!(
+            check(&"a".repeat(201), FilterLevel::Medium),
+            Err(TextRefusal::TooLong { max: 200 })
+        );
         // Characters, not bytes: 200 multi-byte letters are fine.
         assert_eq!(check(&"é".repeat(200), FilterLevel::Medium), Ok(()));
-        assert_eq!(check("free gems at https://evil.example", FilterLevel::Off), Err(TextRefusal::Link));
-        assert_eq!(check("join discord.gg/abc", FilterLevel::Off), Err(TextRefusal::Link));
-        assert_eq!(check("what the fuck", FilterLevel::Medium), Err(TextRefusal::Filtered(FilterHit::Profanity)));
+        assert_eq!(
+            check("free gems at https://evil.example", FilterLevel::Off),
+            Err(TextRefusal::Link)
+        );
+        assert_eq!(
+            check("join discord.gg/abc", FilterLevel::Off),
+            Err(TextRefusal::Link)
+        );
+        assert_eq!(
+            check("what the fuck", FilterLevel::Medium),
+            Err(TextRefusal::Filtered(FilterHit::Profanity))
+        );
         assert_eq!(check("what the fuck", FilterLevel::Off), Ok(()));
-        assert_eq!(check("a\u{0}b", FilterLevel::Off), Err(TextRefusal::ControlCharacter));
-        assert_eq!(check("bell\u{7}", FilterLevel::Off), Err(TextRefusal::ControlCharacter));
+        assert_eq!(
+            check("a\u{0}b", FilterLevel::Off),
+            Err(TextRefusal::ControlCharacter)
+        );
+        assert_eq!(
+            check("bell\u{7}", FilterLevel::Off),
+            Err(TextRefusal::ControlCharacter)
+        );
         assert_eq!(check("two\nlines\tok", FilterLevel::Off), Ok(()));
     }
 

@@ -45,7 +45,9 @@ pub enum RoomNameError {
 impl fmt::Display for RoomNameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Malformed => f.write_str("room names are kind:id with id of [A-Za-z0-9_.:-], at most 160 bytes"),
+            Self::Malformed => {
+                f.write_str("room names are kind:id with id of [A-Za-z0-9_.:-], at most 160 bytes")
+            }
             Self::UnknownKind => f.write_str("unknown room kind"),
         }
     }
@@ -60,7 +62,11 @@ pub struct RoomName {
 
 /// User ids: what `sub` may hold. Kept narrow so ids can be embedded in room names and keys.
 pub fn is_valid_user_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 impl RoomName {
@@ -70,7 +76,9 @@ impl RoomName {
         }
         let (prefix, id) = name.split_once(':').ok_or(RoomNameError::Malformed)?;
         let valid_id = !id.is_empty()
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
         if !valid_id {
             return Err(RoomNameError::Malformed);
         }
@@ -82,7 +90,10 @@ impl RoomName {
                 return Err(RoomNameError::Malformed);
             }
         }
-        Ok(Self { kind, full: name.to_owned() })
+        Ok(Self {
+            kind,
+            full: name.to_owned(),
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -146,7 +157,10 @@ mod tests {
         for (name, want) in cases {
             assert_eq!(RoomName::parse(name).map(|r| r.kind), *want, "{name}");
         }
-        assert_eq!(RoomName::parse(&format!("chan:{}", "a".repeat(200))), Err(RoomNameError::Malformed));
+        assert_eq!(
+            RoomName::parse(&format!("chan:{}", "a".repeat(200))),
+            Err(RoomNameError::Malformed)
+        );
     }
 
     #[test]

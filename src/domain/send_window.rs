@@ -20,7 +20,12 @@ pub struct SendRule {
 
 impl Default for SendRule {
     fn default() -> Self {
-        Self { min_gap_ms: 3_000, window_ms: 300_000, max_in_window: 20, repeat_window_ms: 60_000 }
+        Self {
+            min_gap_ms: 3_000,
+            window_ms: 300_000,
+            max_in_window: 20,
+            repeat_window_ms: 60_000,
+        }
     }
 }
 
@@ -42,11 +47,18 @@ pub struct SendWindow {
 impl SendWindow {
     /// Decides whether a message with this text fingerprint may go out at `now_ms`. Nothing is
     /// recorded: a message refused later (filter, store down) must not use up the allowance.
-    pub fn check(&self, rule: &SendRule, now_ms: u64, text_fingerprint: u64) -> Result<(), SendRefusal> {
+    pub fn check(
+        &self,
+        rule: &SendRule,
+        now_ms: u64,
+        text_fingerprint: u64,
+    ) -> Result<(), SendRefusal> {
         if let Some(&last) = self.sent_at.back() {
             let since = now_ms.saturating_sub(last);
             if since < rule.min_gap_ms {
-                return Err(SendRefusal::RateLimited { retry_ms: rule.min_gap_ms - since });
+                return Err(SendRefusal::RateLimited {
+                    retry_ms: rule.min_gap_ms - since,
+                });
             }
             if self.last_text == Some(text_fingerprint) && since < rule.repeat_window_ms {
                 return Err(SendRefusal::Spam);
@@ -59,19 +71,27 @@ impl SendWindow {
             .filter(|&t| now_ms.saturating_sub(t) < rule.window_ms)
             .collect();
         if rule.max_in_window == 0 {
-            return Err(SendRefusal::RateLimited { retry_ms: rule.window_ms });
+            return Err(SendRefusal::RateLimited {
+                retry_ms: rule.window_ms,
+            });
         }
         if in_window.len() >= rule.max_in_window {
             // The window frees a slot when the oldest send that still counts leaves it.
             let oldest = in_window[in_window.len() - rule.max_in_window];
-            return Err(SendRefusal::RateLimited { retry_ms: oldest + rule.window_ms - now_ms });
+            return Err(SendRefusal::RateLimited {
+                retry_ms: oldest + rule.window_ms - now_ms,
+            });
         }
         Ok(())
     }
 
     /// Records an accepted message, forgetting sends that no longer count.
     pub fn record(&mut self, rule: &SendRule, now_ms: u64, text_fingerprint: u64) {
-        while self.sent_at.front().is_some_and(|&t| now_ms.saturating_sub(t) >= rule.window_ms) {
+        while self
+            .sent_at
+            .front()
+            .is_some_and(|&t| now_ms.saturating_sub(t) >= rule.window_ms)
+        {
             self.sent_at.pop_front();
         }
         while self.sent_at.len() >= rule.max_in_window.max(1) {
@@ -115,8 +135,14 @@ mod tests {
         let rule = SendRule::default();
         let mut w = SendWindow::default();
         assert_eq!(send(&mut w, &rule, 0, 1), Ok(()));
-        assert_eq!(send(&mut w, &rule, 1_000, 2), Err(SendRefusal::RateLimited { retry_ms: 2_000 }));
-        assert_eq!(send(&mut w, &rule, 2_999, 2), Err(SendRefusal::RateLimited { retry_ms: 1 }));
+        assert_eq!(
+            send(&mut w, &rule, 1_000, 2),
+            Err(SendRefusal::RateLimited { retry_ms: 2_000 })
+        );
+        assert_eq!(
+            send(&mut w, &rule, 2_999, 2),
+            Err(SendRefusal::RateLimited { retry_ms: 1 })
+        );
         assert_eq!(send(&mut w, &rule, 3_000, 2), Ok(()));
     }
 
@@ -129,11 +155,22 @@ mod tests {
             assert_eq!(send(&mut w, &rule, i * 3 * SEC, i), Ok(()), "message {i}");
         }
         // The 21st is refused until the first one (at 0 s) leaves the window at 300 s.
-        assert_eq!(send(&mut w, &rule, 60 * SEC, 99), Err(SendRefusal::RateLimited { retry_ms: 240 * SEC }));
-        assert_eq!(send(&mut w, &rule, 299_999, 99), Err(SendRefusal::RateLimited { retry_ms: 1 }));
+        assert_eq!(
+            send(&mut w, &rule, 60 * SEC, 99),
+            Err(SendRefusal::RateLimited {
+                retry_ms: 240 * SEC
+            })
+        );
+        assert_eq!(
+            send(&mut w, &rule, 299_999, 99),
+            Err(SendRefusal::RateLimited { retry_ms: 1 })
+        );
         assert_eq!(send(&mut w, &rule, 300 * SEC, 99), Ok(()));
         // The next slot opens when the message sent at 3 s leaves.
-        assert_eq!(send(&mut w, &rule, 303 * SEC - 1, 100), Err(SendRefusal::RateLimited { retry_ms: 1 }));
+        assert_eq!(
+            send(&mut w, &rule, 303 * SEC - 1, 100),
+            Err(SendRefusal::RateLimited { retry_ms: 1 })
+        );
         assert_eq!(send(&mut w, &rule, 303 * SEC, 100), Ok(()));
     }
 
@@ -149,10 +186,19 @@ mod tests {
             }
         }
         for (i, &start) in accepted.iter().enumerate() {
-            let in_span = accepted[i..].iter().take_while(|&&t| t < start + rule.window_ms).count();
-            assert!(in_span <= 20, "{in_span} messages in the 5 minutes from {start}");
+            let in_span = accepted[i..]
+                .iter()
+                .take_while(|&&t| t < start + rule.window_ms)
+                .count();
+            assert!(
+                in_span <= 20,
+                "{in_span} messages in the 5 minutes from {start}"
+            );
         }
-        assert!(accepted.len() >= 80, "the limit must still let a steady sender through");
+        assert!(
+            accepted.len() >= 80,
+            "the limit must still let a steady sender through"
+        );
     }
 
     #[test]
@@ -183,7 +229,11 @@ mod tests {
         let mut w = SendWindow::default();
         assert_eq!(send(&mut w, &rule, 0, 1), Ok(()));
         w.unrecord(0);
-        assert_eq!(send(&mut w, &rule, 1, 1), Ok(()), "neither rate limited nor spam");
+        assert_eq!(
+            send(&mut w, &rule, 1, 1),
+            Ok(()),
+            "neither rate limited nor spam"
+        );
     }
 
     #[test]

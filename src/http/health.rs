@@ -41,11 +41,17 @@ pub async fn readyz(State(services): State<Arc<Services>>) -> impl IntoResponse 
         "store": { "kind": services.store.kind(), "status": status(&store) },
         "broker": { "kind": services.hub.broker.kind(), "status": status(&broker) },
     });
-    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(body))
 }
 
 pub async fn metrics() -> impl IntoResponse {
-    let body = crate::metrics::prometheus().map(|h| h.render()).unwrap_or_default();
+    let body = crate::metrics::prometheus()
+        .map(|h| h.render())
+        .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -37,15 +37,23 @@ pub async fn upgrade(
         None => None,
         Some("json") => Some(Codec::Json),
         Some("msgpack") => Some(Codec::MsgPack),
-        Some(_) => return (StatusCode::BAD_REQUEST, "codec must be json or msgpack").into_response(),
+        Some(_) => {
+            return (StatusCode::BAD_REQUEST, "codec must be json or msgpack").into_response()
+        }
     };
     let Some(ip_slot) = services.conns.admit_ip(peer.ip()) else {
-        return (StatusCode::TOO_MANY_REQUESTS, "too many connections from this address").into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address",
+        )
+            .into_response();
     };
     let tracker = services.sessions.clone();
     ws.max_frame_size(TRANSPORT_MAX_FRAME)
         .max_message_size(TRANSPORT_MAX_FRAME)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| tracker.track_future(session::serve(socket, services, peer, codec, ip_slot)))
+        .on_upgrade(move |socket| {
+            tracker.track_future(session::serve(socket, services, peer, codec, ip_slot))
+        })
 }

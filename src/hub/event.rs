@@ -29,8 +29,13 @@ impl FrameCache {
 /// Encodes a server frame in a codec as the WebSocket message that carries it.
 pub fn encode_frame<T: Serialize + ?Sized>(codec: Codec, value: &T) -> Option<Message> {
     let message = match codec {
-        Codec::Json => serde_json::to_string(value).map(|s| Message::Text(s.into())).map_err(|e| e.to_string()),
-        Codec::MsgPack => codec.encode(value).map(Message::Binary).map_err(|e| e.to_string()),
+        Codec::Json => serde_json::to_string(value)
+            .map(|s| Message::Text(s.into()))
+            .map_err(|e| e.to_string()),
+        Codec::MsgPack => codec
+            .encode(value)
+            .map(Message::Binary)
+            .map_err(|e| e.to_string()),
     };
     match message {
         Ok(m) => Some(m),
@@ -54,7 +59,15 @@ pub struct LogEvent {
 
 impl LogEvent {
     pub fn new(room: Arc<str>, ep: Arc<str>, off: u64, draft: EventDraft) -> Self {
-        Self { room, ep, off, ts_ms: draft.ts_ms, ev: draft.ev, d: draft.d, frames: FrameCache::default() }
+        Self {
+            room,
+            ep,
+            off,
+            ts_ms: draft.ts_ms,
+            ev: draft.ev,
+            d: draft.d,
+            frames: FrameCache::default(),
+        }
     }
 
     /// The push frame of this event in a codec.
@@ -71,6 +84,11 @@ impl LogEvent {
 
 impl std::fmt::Debug for LogEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogEvent").field("room", &self.room).field("ep", &self.ep).field("off", &self.off).field("ev", &self.ev).finish()
+        f.debug_struct("LogEvent")
+            .field("room", &self.room)
+            .field("ep", &self.ep)
+            .field("off", &self.off)
+            .field("ev", &self.ev)
+            .finish()
     }
 }

@@ -30,6 +30,10 @@ pub enum Offer {
 }
 
 impl Gate {
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
+    }
+
     /// Called by fan-out, in offset order.
     pub fn offer(&self, event: &Arc<LogEvent>) -> Offer {
         if self.open.load(Ordering::Acquire) {

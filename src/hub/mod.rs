@@ -14,7 +14,9 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use guildhall_protocol::{ev, Presence, Push, RoomReset};
 
-use crate::broker::{Broker, BrokerError, EventDraft, EventSink, Position, PresenceDelta, ReadSince};
+use crate::broker::{
+    Broker, BrokerError, EventDraft, EventSink, Position, PresenceDelta, ReadSince,
+};
 use crate::metrics::Metrics;
 use crate::session::handle::SessionHandle;
 use event::{FrameCache, LogEvent};
@@ -28,13 +30,19 @@ pub struct Rooms {
 
 impl Rooms {
     pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { map: DashMap::new(), metrics }
+        Self {
+            map: DashMap::new(),
+            metrics,
+        }
     }
 
     fn add(&self, name: &str, member: Arc<Membership>) -> Arc<RoomState> {
         // Adding under the map's entry lock pairs with `remove_if` below: a room is never
         // dropped while a member is being added to it.
-        let entry = self.map.entry(Arc::from(name)).or_insert_with(|| Arc::new(RoomState::new(Arc::from(name))));
+        let entry = self
+            .map
+            .entry(Arc::from(name))
+            .or_insert_with(|| Arc::new(RoomState::new(Arc::from(name))));
         entry.add(member);
         let room = entry.clone();
         drop(entry);
@@ -45,7 +53,10 @@ impl Rooms {
     /// Removes a membership; true when the room has no local member left and was dropped.
     fn remove(&self, room: &RoomState, member: &Arc<Membership>) -> bool {
         room.remove(member);
-        let dropped = self.map.remove_if(&*room.name, |_, r| r.is_empty()).is_some();
+        let dropped = self
+            .map
+            .remove_if(&*room.name, |_, r| r.is_empty())
+            .is_some();
         self.metrics.rooms.set(self.map.len() as f64);
         dropped
     }
@@ -73,7 +84,10 @@ impl EventSink for Rooms {
     fn reset(&self, room: &str, pos: &Position) {
         let Some(state) = self.get(room) else { return };
         tracing::info!(room, ep = %pos.ep, off = pos.off, "room log reset");
-        let reset = RoomReset { ep: pos.ep.to_string(), off: pos.off };
+        let reset = RoomReset {
+            ep: pos.ep.to_string(),
+            off: pos.off,
+        };
         let frames = FrameCache::default();
         state.broadcast(|session| {
             frames.get(session.codec, || Push {
@@ -110,8 +124,13 @@ impl PendingJoin {
         for event in &self.backlog {
             member.send_event(event);
         }
-        member.gate.open(self.pos.off, |event| member.send_event(event));
-        Joined { membership: self.membership, room: self.room }
+        member
+            .gate
+            .open(self.pos.off, |event| member.send_event(event));
+        Joined {
+            membership: self.membership,
+            room: self.room,
+        }
     }
 }
 
@@ -143,7 +162,13 @@ impl Hub {
         let membership = Arc::new(Membership::new(session.clone()));
         let state = self.rooms.add(room, membership.clone());
         match self.read_position(&state, since).await {
-            Ok((pos, recovered, backlog)) => Ok(PendingJoin { membership, room: state, pos, recovered, backlog }),
+            Ok((pos, recovered, backlog)) => Ok(PendingJoin {
+                membership,
+                room: state,
+                pos,
+                recovered,
+                backlog,
+            }),
             Err(e) => {
                 self.leave_room(&state, &membership).await;
                 Err(e)
@@ -158,7 +183,10 @@ impl Hub {
     ) -> Result<(Position, Option<bool>, Vec<Arc<LogEvent>>), BrokerError> {
         // Subscribe before reading: every event is then either in what we read or delivered
         // live (or both, and the gate drops the duplicate).
-        state.subscribed.get_or_try_init(|| self.broker.subscribe(&state.name)).await?;
+        state
+            .subscribed
+            .get_or_try_init(|| self.broker.subscribe(&state.name))
+            .await?;
         Ok(match since {
             None => (self.broker.position(&state.name).await?, None, Vec::new()),
             Some((ep, off)) => match self.broker.read_since(&state.name, ep, off).await? {
@@ -184,7 +212,11 @@ impl Hub {
         }
     }
 
-    pub async fn publish(&self, room: &str, draft: EventDraft) -> Result<Arc<LogEvent>, BrokerError> {
+    pub async fn publish(
+        &self,
+        room: &str,
+        draft: EventDraft,
+    ) -> Result<Arc<LogEvent>, BrokerError> {
         self.broker.publish(room, draft).await
     }
 
@@ -197,9 +229,18 @@ impl Hub {
     pub async fn flush_presence(&self) {
         let rooms: Vec<Arc<RoomState>> = self.rooms.map.iter().map(|r| r.clone()).collect();
         for room in rooms {
-            let Some(batch) = room.presence.lock().take_batch() else { continue };
-            let count = self.broker.presence(&room.name, batch.local_count, batch.local.as_ref()).await;
-            let presence = Presence { joined: batch.all.joined, left: batch.all.left, count };
+            let Some(batch) = room.presence.lock().take_batch() else {
+                continue;
+            };
+            let count = self
+                .broker
+                .presence(&room.name, batch.local_count, batch.local.as_ref())
+                .await;
+            let presence = Presence {
+                joined: batch.all.joined,
+                left: batch.all.left,
+                count,
+            };
             let frames = FrameCache::default();
             room.broadcast_droppable(|session| {
                 frames.get(session.codec, || Push {

@@ -47,20 +47,37 @@ fn add_leave(delta: &mut PresenceDelta, user: UserRef) {
 
 impl PresenceState {
     pub fn join(&mut self, id: &Arc<str>, name: &Arc<str>) {
-        let entry = self.users.entry(id.clone()).or_insert_with(|| (name.clone(), 0));
+        let entry = self
+            .users
+            .entry(id.clone())
+            .or_insert_with(|| (name.clone(), 0));
         entry.1 += 1;
         if entry.1 == 1 {
-            add_join(&mut self.local, UserRef { id: id.to_string(), name: name.to_string() });
+            add_join(
+                &mut self.local,
+                UserRef {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                },
+            );
             self.dirty = true;
         }
     }
 
     pub fn leave(&mut self, id: &str) {
-        let Some(entry) = self.users.get_mut(id) else { return };
+        let Some(entry) = self.users.get_mut(id) else {
+            return;
+        };
         entry.1 -= 1;
         if entry.1 == 0 {
             let (name, _) = self.users.remove(id).unwrap_or_default();
-            add_leave(&mut self.local, UserRef { id: id.to_owned(), name: name.to_string() });
+            add_leave(
+                &mut self.local,
+                UserRef {
+                    id: id.to_owned(),
+                    name: name.to_string(),
+                },
+            );
             self.dirty = true;
         }
     }
@@ -95,7 +112,11 @@ impl PresenceState {
             add_leave(&mut all, user);
         }
         let has_local = !local.joined.is_empty() || !local.left.is_empty();
-        Some(PresenceBatch { local: has_local.then_some(local), all, local_count: self.count() })
+        Some(PresenceBatch {
+            local: has_local.then_some(local),
+            all,
+            local_count: self.count(),
+        })
     }
 }
 
@@ -115,13 +136,19 @@ mod tests {
         p.join(&a, &a);
         p.join(&b, &b);
         let d = p.take_batch().expect("batch");
-        assert_eq!((ids(&d.all.joined), ids(&d.all.left), d.local_count), (vec!["a", "b"], vec![], 2));
+        assert_eq!(
+            (ids(&d.all.joined), ids(&d.all.left), d.local_count),
+            (vec!["a", "b"], vec![], 2)
+        );
         assert!(p.take_batch().is_none());
         p.leave("a");
         assert!(p.take_batch().is_none(), "a still has a connection");
         p.leave("a");
         let d = p.take_batch().expect("batch");
-        assert_eq!((ids(&d.all.joined), ids(&d.all.left), d.local_count), (vec![], vec!["a"], 1));
+        assert_eq!(
+            (ids(&d.all.joined), ids(&d.all.left), d.local_count),
+            (vec![], vec!["a"], 1)
+        );
     }
 
     #[test]
@@ -140,11 +167,23 @@ mod tests {
         let a: Arc<str> = "a".into();
         let mut p = PresenceState::default();
         p.join(&a, &a);
-        p.remote(PresenceDelta { joined: vec![UserRef { id: "r".into(), name: "R".into() }], left: vec![] });
+        p.remote(PresenceDelta {
+            joined: vec![UserRef {
+                id: "r".into(),
+                name: "R".into(),
+            }],
+            left: vec![],
+        });
         let d = p.take_batch().expect("batch");
         assert_eq!(ids(&d.all.joined), vec!["a", "r"]);
         assert_eq!(ids(&d.local.expect("local").joined), vec!["a"]);
-        p.remote(PresenceDelta { joined: vec![], left: vec![UserRef { id: "r".into(), name: "R".into() }] });
+        p.remote(PresenceDelta {
+            joined: vec![],
+            left: vec![UserRef {
+                id: "r".into(),
+                name: "R".into(),
+            }],
+        });
         let d = p.take_batch().expect("batch");
         assert!(d.local.is_none());
         assert_eq!(ids(&d.all.left), vec!["r"]);

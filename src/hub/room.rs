@@ -7,9 +7,9 @@ use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use tokio::sync::OnceCell;
 
+use super::event::LogEvent;
 use super::gate::{Gate, Offer};
 use super::presence::PresenceState;
-use super::event::LogEvent;
 use crate::session::handle::SessionHandle;
 use guildhall_protocol::close;
 
@@ -21,7 +21,10 @@ pub struct Membership {
 
 impl Membership {
     pub fn new(session: Arc<SessionHandle>) -> Self {
-        Self { session, gate: Gate::default() }
+        Self {
+            session,
+            gate: Gate::default(),
+        }
     }
 
     pub fn send_event(&self, event: &Arc<LogEvent>) {
@@ -73,7 +76,10 @@ impl RoomState {
         let mut found = false;
         self.members.rcu(|list| {
             found = list.iter().any(|m| Arc::ptr_eq(m, member));
-            list.iter().filter(|m| !Arc::ptr_eq(m, member)).cloned().collect::<Vec<_>>()
+            list.iter()
+                .filter(|m| !Arc::ptr_eq(m, member))
+                .cloned()
+                .collect::<Vec<_>>()
         });
         if found {
             self.presence.lock().leave(&member.session.user.id);
@@ -98,7 +104,10 @@ impl RoomState {
     }
 
     /// Sends a frame that must not be lost to every member (a full queue closes it with 4008).
-    pub fn broadcast(&self, frame_for: impl Fn(&SessionHandle) -> Option<axum::extract::ws::Message>) {
+    pub fn broadcast(
+        &self,
+        frame_for: impl Fn(&SessionHandle) -> Option<axum::extract::ws::Message>,
+    ) {
         for member in self.members.load().iter() {
             if let Some(frame) = frame_for(&member.session) {
                 member.session.outbox.send(frame);
@@ -106,9 +115,13 @@ impl RoomState {
         }
     }
 
-    /// Sends a frame whose loss is harmless to every member whose gate is open.
-    pub fn broadcast_droppable(&self, frame_for: impl Fn(&SessionHandle) -> Option<axum::extract::ws::Message>) {
-        for member in self.members.load().iter() {
+    /// Sends a frame whose loss is harmless to every member whose gate is open (a joining
+    /// member gets its join reply first; the presence it misses is in the next batch's count).
+    pub fn broadcast_droppable(
+        &self,
+        frame_for: impl Fn(&SessionHandle) -> Option<axum::extract::ws::Message>,
+    ) {
+        for member in self.members.load().iter().filter(|m| m.gate.is_open()) {
             if let Some(frame) = frame_for(&member.session) {
                 member.session.outbox.send_droppable(frame);
             }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use guildhall_protocol::{
-    close, ChatHistory, ChatHistoryPage, ChatSent, ClientOp, Codec, Done, ErrorBody, ErrorCode, Hello, HelloOk,
-    Pong, Resumed, RoomJoin, RoomJoined, UserRef, PROTOCOL_VERSION,
+    close, ChatHistory, ChatHistoryPage, ChatSent, ClientOp, Codec, Done, ErrorBody, ErrorCode,
+    Hello, HelloOk, Pong, Resumed, RoomJoin, RoomJoined, UserRef, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 
@@ -28,25 +28,46 @@ pub enum ReplyBody {
 }
 
 impl Connection {
-    pub(super) async fn dispatch(&mut self, codec: Codec, id: Option<u64>, op: ClientOp, idem: Option<String>) -> Flow {
+    pub(super) async fn dispatch(
+        &mut self,
+        codec: Codec,
+        id: Option<u64>,
+        op: ClientOp,
+        idem: Option<String>,
+    ) -> Flow {
         let Some(session) = self.session.clone() else {
             if let ClientOp::Hello(hello) = op {
                 return self.hello(codec, id, hello).await;
             }
-            self.reply_err(codec, id, ErrorBody::new(ErrorCode::Unauthorized, "hello first"));
+            self.reply_err(
+                codec,
+                id,
+                ErrorBody::new(ErrorCode::Unauthorized, "hello first"),
+            );
             self.closer.close(close::UNAUTHORIZED, "hello first");
             return Flow::Stop;
         };
         let result = match op {
-            ClientOp::Hello(_) => Err(ErrorBody::new(ErrorCode::Invalid, "hello was already accepted")),
+            ClientOp::Hello(_) => Err(ErrorBody::new(
+                ErrorCode::Invalid,
+                "hello was already accepted",
+            )),
             ClientOp::RoomJoin(join) => return self.join(codec, id, &session, join).await,
             op if op.is_mutating() => match idem {
-                Some(key) if key.len() > self.services.config.limits.max_idem_len || key.is_empty() => Err(
-                    ErrorBody::new(ErrorCode::Invalid, "idem keys are 1 to 64 bytes"),
-                ),
+                Some(key)
+                    if key.len() > self.services.config.limits.max_idem_len || key.is_empty() =>
+                {
+                    Err(ErrorBody::new(
+                        ErrorCode::Invalid,
+                        "idem keys are 1 to 64 bytes",
+                    ))
+                }
                 Some(key) => {
                     let services = self.services.clone();
-                    services.idem.run(&session.user.id, &key, self.act(&session, op, Some(&key))).await
+                    services
+                        .idem
+                        .run(&session.user.id, &key, self.act(&session, op, Some(&key)))
+                        .await
                 }
                 None => self.act(&session, op, None).await,
             },
@@ -57,7 +78,12 @@ impl Connection {
     }
 
     /// Ops whose whole effect is their reply.
-    async fn act(&mut self, session: &Arc<SessionHandle>, op: ClientOp, idem: Option<&str>) -> Result<ReplyBody, ErrorBody> {
+    async fn act(
+        &mut self,
+        session: &Arc<SessionHandle>,
+        op: ClientOp,
+        idem: Option<&str>,
+    ) -> Result<ReplyBody, ErrorBody> {
         match op {
             ClientOp::Ping(_) => Ok(ReplyBody::Pong(Pong { t: now_ms() })),
             ClientOp::RoomLeave(leave) => {
@@ -68,45 +94,80 @@ impl Connection {
             }
             ClientOp::ChatSend(send) => {
                 let Some((room, _)) = self.rooms.get_key_value(send.room.as_str()) else {
-                    return Err(ErrorBody::new(ErrorCode::NotMember, "join the room before sending to it"));
+                    return Err(ErrorBody::new(
+                        ErrorCode::NotMember,
+                        "join the room before sending to it",
+                    ));
                 };
                 let room = room.clone();
-                self.services.chat.send(&session.user, &room, &send.text, idem).await.map(ReplyBody::Sent)
+                self.services
+                    .chat
+                    .send(&session.user, &room, &send.text, idem)
+                    .await
+                    .map(ReplyBody::Sent)
             }
             ClientOp::ChatHistory(req) => self.history(session, req).await,
-            ClientOp::Hello(_) | ClientOp::RoomJoin(_) => Err(ErrorBody::new(ErrorCode::Internal, "misrouted op")),
+            ClientOp::Hello(_) | ClientOp::RoomJoin(_) => {
+                Err(ErrorBody::new(ErrorCode::Internal, "misrouted op"))
+            }
         }
     }
 
-    async fn history(&self, session: &SessionHandle, req: ChatHistory) -> Result<ReplyBody, ErrorBody> {
+    async fn history(
+        &self,
+        session: &SessionHandle,
+        req: ChatHistory,
+    ) -> Result<ReplyBody, ErrorBody> {
         let room = checked_room(&req.room, &session.user.id)?;
         if !room.kind.is_chat() {
             return Err(ErrorBody::new(ErrorCode::NotFound, "this room has no chat"));
         }
-        let limit = req.limit.unwrap_or(self.services.config.chat.history_on_join);
-        let msgs = self.services.chat.history(room.as_str(), req.before, limit).await?;
+        let limit = req
+            .limit
+            .unwrap_or(self.services.config.chat.history_on_join);
+        let msgs = self
+            .services
+            .chat
+            .history(room.as_str(), req.before, limit)
+            .await?;
         Ok(ReplyBody::History(ChatHistoryPage { msgs }))
     }
 
     async fn hello(&mut self, codec: Codec, id: Option<u64>, hello: Hello) -> Flow {
         if hello.v != PROTOCOL_VERSION {
             let msg = format!("this server speaks protocol version {PROTOCOL_VERSION}");
-            self.reply_err(codec, id, ErrorBody::new(ErrorCode::UnsupportedVersion, msg));
-            self.closer.close(close::PROTOCOL, "unsupported protocol version");
+            self.reply_err(
+                codec,
+                id,
+                ErrorBody::new(ErrorCode::UnsupportedVersion, msg),
+            );
+            self.closer
+                .close(close::PROTOCOL, "unsupported protocol version");
             return Flow::Stop;
         }
         let user = match self.services.auth.verify(&hello.token) {
             Ok(user) => user,
             Err(e) => {
                 tracing::debug!(error = %e, "hello refused");
-                self.reply_err(codec, id, ErrorBody::new(ErrorCode::Unauthorized, e.to_string()));
+                self.reply_err(
+                    codec,
+                    id,
+                    ErrorBody::new(ErrorCode::Unauthorized, e.to_string()),
+                );
                 self.closer.close(close::UNAUTHORIZED, "invalid token");
                 return Flow::Stop;
             }
         };
         let Some(slot) = self.services.conns.admit_user(&user.id) else {
             let max = self.services.config.limits.max_conns_per_user;
-            self.reply_err(codec, id, ErrorBody::new(ErrorCode::ConnLimit, format!("at most {max} connections per user")));
+            self.reply_err(
+                codec,
+                id,
+                ErrorBody::new(
+                    ErrorCode::ConnLimit,
+                    format!("at most {max} connections per user"),
+                ),
+            );
             self.closer.close(close::FORBIDDEN, "too many connections");
             return Flow::Stop;
         };
@@ -128,7 +189,10 @@ impl Connection {
         let mut resumed = Vec::new();
         let mut pending = Vec::new();
         for pos in hello.resume.into_iter().take(max_rooms) {
-            let recovered = match self.enter(&session, &pos.room, Some((&pos.ep, pos.off))).await {
+            let recovered = match self
+                .enter(&session, &pos.room, Some((&pos.ep, pos.off)))
+                .await
+            {
                 Ok(join) => {
                     let recovered = join.recovered == Some(true);
                     pending.push(join);
@@ -136,11 +200,17 @@ impl Connection {
                 }
                 Err(_) => false,
             };
-            resumed.push(Resumed { room: pos.room, recovered });
+            resumed.push(Resumed {
+                room: pos.room,
+                recovered,
+            });
         }
         let ok = HelloOk {
             session: session.id.to_string(),
-            user: UserRef { id: session.user.id.to_string(), name: session.user.name.to_string() },
+            user: UserRef {
+                id: session.user.id.to_string(),
+                name: session.user.name.to_string(),
+            },
             node: self.services.node_id.to_string(),
             heartbeat_ms: self.services.config.limits.heartbeat_ms,
             resumed,
@@ -152,19 +222,40 @@ impl Connection {
         Flow::Continue
     }
 
-    async fn join(&mut self, codec: Codec, id: Option<u64>, session: &Arc<SessionHandle>, req: RoomJoin) -> Flow {
+    async fn join(
+        &mut self,
+        codec: Codec,
+        id: Option<u64>,
+        session: &Arc<SessionHandle>,
+        req: RoomJoin,
+    ) -> Flow {
         if self.rooms.contains_key(req.room.as_str()) {
             // Joining again is not an error: the answer is where the room stands now.
             let result = match self.services.hub.position(&req.room).await {
-                Ok(pos) => Ok(RoomJoined { ep: pos.ep.to_string(), off: pos.off, recovered: None, history: None }),
-                Err(_) => Err(ErrorBody::new(ErrorCode::Unavailable, "the room's log is unavailable")),
+                Ok(pos) => Ok(RoomJoined {
+                    ep: pos.ep.to_string(),
+                    off: pos.off,
+                    recovered: None,
+                    history: None,
+                }),
+                Err(_) => Err(ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    "the room's log is unavailable",
+                )),
             };
             self.reply(codec, id, result);
             return Flow::Continue;
         }
         if self.rooms.len() >= self.services.config.limits.max_rooms_per_conn {
             let max = self.services.config.limits.max_rooms_per_conn;
-            self.reply_err(codec, id, ErrorBody::new(ErrorCode::Invalid, format!("at most {max} rooms per connection")));
+            self.reply_err(
+                codec,
+                id,
+                ErrorBody::new(
+                    ErrorCode::Invalid,
+                    format!("at most {max} rooms per connection"),
+                ),
+            );
             return Flow::Continue;
         }
         let since = req.since.as_ref().map(|s| (s.ep.as_str(), s.off));
@@ -177,7 +268,9 @@ impl Connection {
         };
         // History comes after the position is read: a message stored before it is in both
         // (clients drop the repeat by id), never in neither.
-        let history = if join.recovered != Some(true) && RoomName::parse(&req.room).is_ok_and(|r| r.kind.is_chat()) {
+        let history = if join.recovered != Some(true)
+            && RoomName::parse(&req.room).is_ok_and(|r| r.kind.is_chat())
+        {
             let limit = self.services.config.chat.history_on_join;
             match self.services.chat.history(&req.room, None, limit).await {
                 Ok(msgs) => Some(msgs),
@@ -190,7 +283,12 @@ impl Connection {
         } else {
             None
         };
-        let ok = RoomJoined { ep: join.pos.ep.to_string(), off: join.pos.off, recovered: join.recovered, history };
+        let ok = RoomJoined {
+            ep: join.pos.ep.to_string(),
+            off: join.pos.off,
+            recovered: join.recovered,
+            history,
+        };
         self.reply(codec, id, Ok(ok));
         self.open(join);
         Flow::Continue
@@ -204,10 +302,17 @@ impl Connection {
         since: Option<(&str, u64)>,
     ) -> Result<PendingJoin, ErrorBody> {
         let name = checked_room(room, &session.user.id)?;
-        self.services.hub.join(session, name.as_str(), since).await.map_err(|e| {
-            tracing::warn!(error = %e, room, "join failed");
-            ErrorBody::new(ErrorCode::Unavailable, "the room's log is unavailable; retry")
-        })
+        self.services
+            .hub
+            .join(session, name.as_str(), since)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, room, "join failed");
+                ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    "the room's log is unavailable; retry",
+                )
+            })
     }
 
     fn open(&mut self, join: PendingJoin) {
@@ -223,8 +328,12 @@ fn checked_room(room: &str, user_id: &str) -> Result<RoomName, ErrorBody> {
         RoomNameError::UnknownKind => ErrorBody::new(ErrorCode::NotFound, e.to_string()),
     })?;
     may_enter(&name, user_id).map_err(|denied| match denied {
-        AccessDenied::Forbidden => ErrorBody::new(ErrorCode::Forbidden, "this room is not yours to enter"),
-        AccessDenied::NotServed => ErrorBody::new(ErrorCode::NotFound, "this kind of room is not served yet"),
+        AccessDenied::Forbidden => {
+            ErrorBody::new(ErrorCode::Forbidden, "this room is not yours to enter")
+        }
+        AccessDenied::NotServed => {
+            ErrorBody::new(ErrorCode::NotFound, "this kind of room is not served yet")
+        }
     })?;
     Ok(name)
 }

@@ -49,7 +49,11 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(tx: mpsc::Sender<Message>, closer: Arc<Closer>, metrics: Arc<Metrics>) -> Self {
-        Self { tx, closer, metrics }
+        Self {
+            tx,
+            closer,
+            metrics,
+        }
     }
 
     /// Queues a frame that must not be lost (replies, room log events). A full queue means the

@@ -23,9 +23,13 @@ pub struct FrameLimiter {
 
 impl FrameLimiter {
     pub fn new(limits: &Limits) -> Self {
-        let frames = Quota::per_second(nz(limits.frames_per_sec)).allow_burst(nz(limits.frame_burst));
+        let frames =
+            Quota::per_second(nz(limits.frames_per_sec)).allow_burst(nz(limits.frame_burst));
         let strikes = Quota::per_minute(nz(limits.strikes_per_min));
-        Self { frames: RateLimiter::direct(frames), strikes: RateLimiter::direct(strikes) }
+        Self {
+            frames: RateLimiter::direct(frames),
+            strikes: RateLimiter::direct(strikes),
+        }
     }
 
     /// Ok to serve the frame now, or the ms to wait.
@@ -76,19 +80,28 @@ impl ConnRegistry {
             return None;
         }
         *count += 1;
-        Some(UserSlot { registry: self.clone(), user: user.clone() })
+        Some(UserSlot {
+            registry: self.clone(),
+            user: user.clone(),
+        })
     }
 
     pub fn admit_ip(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
         if self.max_per_ip == 0 {
-            return Some(IpSlot { registry: self.clone(), ip });
+            return Some(IpSlot {
+                registry: self.clone(),
+                ip,
+            });
         }
         let mut count = self.per_ip.entry(ip).or_insert(0);
         if *count >= self.max_per_ip {
             return None;
         }
         *count += 1;
-        Some(IpSlot { registry: self.clone(), ip })
+        Some(IpSlot {
+            registry: self.clone(),
+            ip,
+        })
     }
 
     pub fn user_connections(&self, user: &str) -> usize {
@@ -98,10 +111,12 @@ impl ConnRegistry {
 
 impl Drop for UserSlot {
     fn drop(&mut self) {
-        self.registry.per_user.remove_if_mut(&self.user, |_, count| {
-            *count = count.saturating_sub(1);
-            *count == 0
-        });
+        self.registry
+            .per_user
+            .remove_if_mut(&self.user, |_, count| {
+                *count = count.saturating_sub(1);
+                *count == 0
+            });
     }
 }
 
@@ -123,7 +138,10 @@ mod tests {
 
     #[test]
     fn user_cap_and_release() {
-        let limits = Limits { max_conns_per_user: 2, ..Limits::default() };
+        let limits = Limits {
+            max_conns_per_user: 2,
+            ..Limits::default()
+        };
         let reg = Arc::new(ConnRegistry::new(&limits));
         let u: Arc<str> = "u".into();
         let a = reg.admit_user(&u).expect("first");
@@ -136,13 +154,20 @@ mod tests {
     #[test]
     fn ip_cap_zero_is_unlimited() {
         let reg = Arc::new(ConnRegistry::new(&Limits::default()));
-        let slots: Vec<_> = (0..1000).filter_map(|_| reg.admit_ip(IpAddr::from([127, 0, 0, 1]))).collect();
+        let slots: Vec<_> = (0..1000)
+            .filter_map(|_| reg.admit_ip(IpAddr::from([127, 0, 0, 1])))
+            .collect();
         assert_eq!(slots.len(), 1000);
     }
 
     #[test]
     fn frame_rate_and_strikes() {
-        let limits = Limits { frames_per_sec: 1, frame_burst: 3, strikes_per_min: 2, ..Limits::default() };
+        let limits = Limits {
+            frames_per_sec: 1,
+            frame_burst: 3,
+            strikes_per_min: 2,
+            ..Limits::default()
+        };
         let l = FrameLimiter::new(&limits);
         assert!((0..3).all(|_| l.check_frame().is_ok()));
         let wait = l.check_frame().expect_err("over the burst");

@@ -31,12 +31,23 @@ pub enum Flow {
 }
 
 /// Serves one upgraded socket until it closes or the node drains.
-pub async fn serve(socket: WebSocket, services: Arc<Services>, peer: SocketAddr, codec: Option<Codec>, ip_slot: IpSlot) {
+pub async fn serve(
+    socket: WebSocket,
+    services: Arc<Services>,
+    peer: SocketAddr,
+    codec: Option<Codec>,
+    ip_slot: IpSlot,
+) {
     let (sink, stream) = socket.split();
     let (tx, rx) = mpsc::channel(services.config.limits.outbound_queue.max(1));
     let closer = Arc::new(Closer::default());
     let outbox = Outbox::new(tx, closer.clone(), services.metrics.clone());
-    let writer = tokio::spawn(writer::run(sink, rx, closer.clone(), services.metrics.clone()));
+    let writer = tokio::spawn(writer::run(
+        sink,
+        rx,
+        closer.clone(),
+        services.metrics.clone(),
+    ));
 
     let span = tracing::info_span!("conn", %peer, session = tracing::field::Empty, user = tracing::field::Empty);
     let mut conn = Connection {
@@ -76,7 +87,10 @@ impl Connection {
         let hello_deadline = tokio::time::sleep(Duration::from_millis(limits.hello_timeout_ms));
         tokio::pin!(hello_deadline);
         let heartbeat_every = Duration::from_millis(limits.heartbeat_ms.max(100));
-        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
+        let mut heartbeat = tokio::time::interval_at(
+            tokio::time::Instant::now() + heartbeat_every,
+            heartbeat_every,
+        );
         let shutdown = self.services.shutdown.clone();
         let closed = self.closer.token().clone();
         loop {
@@ -106,7 +120,8 @@ impl Connection {
             self.closer.close(close::NORMAL, "idle timeout");
             return Flow::Stop;
         }
-        self.outbox.send_droppable(Message::Ping(Default::default()));
+        self.outbox
+            .send_droppable(Message::Ping(Default::default()));
         Flow::Continue
     }
 
@@ -137,19 +152,37 @@ impl Connection {
         metrics.bytes_in.increment(bytes.len() as u64);
         let max = self.services.config.limits.max_frame_bytes;
         if bytes.len() > max {
-            self.reply_err(codec, None, ErrorBody::new(ErrorCode::TooLong, format!("frames are limited to {max} bytes")));
+            self.reply_err(
+                codec,
+                None,
+                ErrorBody::new(
+                    ErrorCode::TooLong,
+                    format!("frames are limited to {max} bytes"),
+                ),
+            );
             return self.strike(close::PROTOCOL, "too many oversized frames");
         }
         if let Err(retry_ms) = self.limiter.check_frame() {
             self.services.metrics.rate_limited.increment(1);
-            self.reply_err(codec, None, ErrorBody::retry_after(ErrorCode::RateLimited, "too many frames", retry_ms));
+            // The frame is not served, but its id is worth reading so a pipelining client
+            // knows which request to retry.
+            let id = ClientFrame::decode(codec, bytes).ok().and_then(|f| f.id);
+            self.reply_err(
+                codec,
+                id,
+                ErrorBody::retry_after(ErrorCode::RateLimited, "too many frames", retry_ms),
+            );
             return self.strike(close::ABUSE, "rate limit abuse");
         }
         let frame = match ClientFrame::decode(codec, bytes) {
             Ok(frame) => frame,
             Err(e) => {
                 self.services.metrics.bad_frames.increment(1);
-                self.reply_err(codec, None, ErrorBody::new(ErrorCode::BadFrame, e.to_string()));
+                self.reply_err(
+                    codec,
+                    None,
+                    ErrorBody::new(ErrorCode::BadFrame, e.to_string()),
+                );
                 return self.strike(close::PROTOCOL, "too many malformed frames");
             }
         };
@@ -177,7 +210,12 @@ impl Connection {
         }
     }
 
-    fn reply<T: serde::Serialize>(&self, codec: Codec, id: Option<u64>, result: Result<T, ErrorBody>) {
+    fn reply<T: serde::Serialize>(
+        &self,
+        codec: Codec,
+        id: Option<u64>,
+        result: Result<T, ErrorBody>,
+    ) {
         let reply = match result {
             Ok(d) => Reply::ok(id, d),
             Err(e) => Reply::err(id, e),
@@ -202,5 +240,6 @@ impl Connection {
 }
 
 fn is_capacity_error(e: &axum::Error) -> bool {
-    e.to_string().contains("Space limit exceeded") || e.to_string().to_lowercase().contains("too long")
+    e.to_string().contains("Space limit exceeded")
+        || e.to_string().to_lowercase().contains("too long")
 }

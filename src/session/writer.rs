@@ -23,7 +23,12 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 type Sink = SplitSink<WebSocket, Message>;
 
-pub async fn run(mut sink: Sink, mut rx: mpsc::Receiver<Message>, closer: Arc<Closer>, metrics: Arc<Metrics>) {
+pub async fn run(
+    mut sink: Sink,
+    mut rx: mpsc::Receiver<Message>,
+    closer: Arc<Closer>,
+    metrics: Arc<Metrics>,
+) {
     loop {
         let first = tokio::select! {
             biased;
@@ -50,7 +55,9 @@ pub async fn run(mut sink: Sink, mut rx: mpsc::Receiver<Message>, closer: Arc<Cl
             }
         }
     }
-    let Some((code, reason)) = closer.reason() else { return };
+    let Some((code, reason)) = closer.reason() else {
+        return;
+    };
     let farewell = async {
         // A draining node still delivers what it had queued (acks included); a slow consumer's
         // queue is exactly what it cannot take, so it only gets the close frame.
@@ -59,13 +66,21 @@ pub async fn run(mut sink: Sink, mut rx: mpsc::Receiver<Message>, closer: Arc<Cl
                 sink.feed(frame).await?;
             }
         }
-        sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await?;
+        sink.send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await?;
         sink.close().await
     };
     let _ = tokio::time::timeout(CLOSE_GRACE, farewell).await;
 }
 
-async fn write_batch(sink: &mut Sink, first: Message, rx: &mut mpsc::Receiver<Message>) -> Result<(u64, u64), axum::Error> {
+async fn write_batch(
+    sink: &mut Sink,
+    first: Message,
+    rx: &mut mpsc::Receiver<Message>,
+) -> Result<(u64, u64), axum::Error> {
     let mut frames = 1u64;
     let mut bytes = frame_len(&first);
     sink.feed(first).await?;

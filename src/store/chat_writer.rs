@@ -56,14 +56,19 @@ impl ChatWriter {
         let (done, rx) = oneshot::channel();
         let ms = self.timeout.as_millis() as u64;
         let wait = async {
-            self.tx.send(Job { msg, done }).await.map_err(|_| WriteError::Stopped)?;
+            self.tx
+                .send(Job { msg, done })
+                .await
+                .map_err(|_| WriteError::Stopped)?;
             match rx.await {
                 Ok(Ok(id)) => Ok(id),
                 Ok(Err(e)) => Err(WriteError::Store(e)),
                 Err(_) => Err(WriteError::Stopped),
             }
         };
-        tokio::time::timeout(self.timeout, wait).await.map_err(|_| WriteError::Timeout(ms))?
+        tokio::time::timeout(self.timeout, wait)
+            .await
+            .map_err(|_| WriteError::Timeout(ms))?
     }
 }
 
@@ -93,7 +98,9 @@ async fn run(
         let msgs: Vec<NewChatMessage> = batch.iter().map(|j| j.msg.clone()).collect();
         let started = Instant::now();
         let result = store.insert_chat_batch(&msgs).await;
-        metrics.store_batch_seconds.record(started.elapsed().as_secs_f64());
+        metrics
+            .store_batch_seconds
+            .record(started.elapsed().as_secs_f64());
         metrics.store_batch_rows.record(msgs.len() as f64);
         match result {
             Ok(ids) => {

@@ -40,7 +40,12 @@ pub trait Store: Send + Sync + 'static {
     /// Writes the messages in one transaction; returns their ids in the same order.
     async fn insert_chat_batch(&self, batch: &[NewChatMessage]) -> Result<Vec<u64>, StoreError>;
     /// Up to `limit` messages of a room with ids below `before`, oldest first.
-    async fn chat_history(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<ChatMsg>, StoreError>;
+    async fn chat_history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMsg>, StoreError>;
     async fn health(&self) -> Result<(), StoreError>;
     async fn close(&self);
     fn kind(&self) -> &'static str;

@@ -29,7 +29,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
         // Writes come from the single group-commit task; the other connections serve reads.
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         Ok(Self { pool })
     }
 }
@@ -37,7 +40,9 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -61,8 +66,15 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
-    async fn chat_history(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<ChatMsg>, StoreError> {
-        let before = before.map(|b| b.min(i64::MAX as u64) as i64).unwrap_or(i64::MAX);
+    async fn chat_history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMsg>, StoreError> {
+        let before = before
+            .map(|b| b.min(i64::MAX as u64) as i64)
+            .unwrap_or(i64::MAX);
         let rows = sqlx::query(
             "SELECT id, user_id, user_name, text, ts_ms FROM chat_messages \
              WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
@@ -77,7 +89,10 @@ impl Store for SqliteStore {
             .map(|row| {
                 Ok(ChatMsg {
                     id: row.try_get::<i64, _>("id")? as u64,
-                    from: UserRef { id: row.try_get("user_id")?, name: row.try_get("user_name")? },
+                    from: UserRef {
+                        id: row.try_get("user_id")?,
+                        name: row.try_get("user_name")?,
+                    },
                     text: row.try_get("text")?,
                     ts: row.try_get::<i64, _>("ts_ms")? as u64,
                 })

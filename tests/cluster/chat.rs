@@ -10,7 +10,11 @@ use crate::helpers::{chat_offsets, Cluster};
 #[tokio::test]
 async fn messages_cross_nodes_in_one_order() {
     let cluster = Cluster::new().await;
-    let nodes = [cluster.node("a").await, cluster.node("b").await, cluster.node("c").await];
+    let nodes = [
+        cluster.node("a").await,
+        cluster.node("b").await,
+        cluster.node("c").await,
+    ];
     let room = "chan:world";
     let mut clients = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
@@ -25,7 +29,12 @@ async fn messages_cross_nodes_in_one_order() {
     for (i, mut client) in clients.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
             for n in 0..per_client {
-                let r = client.request("chat.send", json!({ "room": room, "text": format!("c{i} m{n}") })).await;
+                let r = client
+                    .request(
+                        "chat.send",
+                        json!({ "room": room, "text": format!("c{i} m{n}") }),
+                    )
+                    .await;
                 assert_eq!(r["ok"], true, "{r}");
             }
             client
@@ -42,12 +51,22 @@ async fn messages_cross_nodes_in_one_order() {
         while got.len() < total {
             got.push(client.next_event("chat.msg").await);
         }
-        assert!(client.drain_chat(Duration::from_millis(300)).await.is_empty(), "nothing twice");
+        assert!(
+            client
+                .drain_chat(Duration::from_millis(300))
+                .await
+                .is_empty(),
+            "nothing twice"
+        );
         orders.push(got);
     }
     let want: Vec<u64> = (1..=total as u64).collect();
     for order in &orders {
-        assert_eq!(chat_offsets(order), want, "dense offsets, no gap, no repeat");
+        assert_eq!(
+            chat_offsets(order),
+            want,
+            "dense offsets, no gap, no repeat"
+        );
         let texts: Vec<_> = order.iter().map(|m| &m["d"]["text"]).collect();
         let first: Vec<_> = orders[0].iter().map(|m| &m["d"]["text"]).collect();
         assert_eq!(texts, first, "one order for everyone");
@@ -56,7 +75,9 @@ async fn messages_cross_nodes_in_one_order() {
     // The store has each message once.
     let stored = cluster.stored_texts(room).await;
     assert_eq!(stored.len(), total);
-    let history = clients[0].request("chat.history", json!({ "room": room, "limit": 100 })).await;
+    let history = clients[0]
+        .request("chat.history", json!({ "room": room, "limit": 100 }))
+        .await;
     assert_eq!(history["d"]["msgs"].as_array().map(Vec::len), Some(total));
     cluster.cleanup().await;
 }
@@ -68,11 +89,21 @@ async fn a_late_joiner_on_another_node_resumes_from_the_shared_log() {
     let room = "chan:shared-log";
     let (mut alice, joined) = cluster.member(&a, "alice", Codec::Json, room).await;
     for i in 0..4 {
-        alice.request("chat.send", json!({ "room": room, "text": format!("m{i}") })).await;
+        alice
+            .request(
+                "chat.send",
+                json!({ "room": room, "text": format!("m{i}") }),
+            )
+            .await;
     }
     // Positions from node a are valid on node b: one log per room.
-    let (mut bob, hello) = cluster.resume(&b, "bob", Codec::MsgPack, room, &joined["ep"], 1).await;
+    let (mut bob, hello) = cluster
+        .resume(&b, "bob", Codec::MsgPack, room, &joined["ep"], 1)
+        .await;
     assert_eq!(hello["resumed"][0]["recovered"], true);
-    assert_eq!(chat_offsets(&bob.drain_chat(Duration::from_millis(500)).await), [2, 3, 4]);
+    assert_eq!(
+        chat_offsets(&bob.drain_chat(Duration::from_millis(500)).await),
+        [2, 3, 4]
+    );
     cluster.cleanup().await;
 }

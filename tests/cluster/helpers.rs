@@ -22,7 +22,8 @@ pub use client::*;
 pub const SECRET: &str = "cluster-test-secret";
 
 pub fn database_url() -> String {
-    std::env::var("GUILDHALL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("GUILDHALL_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 pub fn redis_url() -> String {
@@ -62,9 +63,19 @@ impl Cluster {
     }
 
     pub async fn with_redis(redis_url: String) -> Self {
-        require("127.0.0.1:5432", "PostgreSQL", "start it with `pg_ctlcluster 15 main start` (or set GUILDHALL_TEST_DATABASE_URL)").await;
+        require(
+            "127.0.0.1:5432",
+            "PostgreSQL",
+            "start it with `pg_ctlcluster 15 main start` (or set GUILDHALL_TEST_DATABASE_URL)",
+        )
+        .await;
         if redis_url == self::redis_url() {
-            require("127.0.0.1:6379", "Redis", "start it with `redis-server --daemonize yes` (or set GUILDHALL_TEST_REDIS_URL)").await;
+            require(
+                "127.0.0.1:6379",
+                "Redis",
+                "start it with `redis-server --daemonize yes` (or set GUILDHALL_TEST_REDIS_URL)",
+            )
+            .await;
         }
         Self {
             prefix: unique("t"),
@@ -77,7 +88,9 @@ impl Cluster {
     }
 
     pub fn token(&self, user: &str) -> String {
-        self.auth.mint(user, Some(&format!("{user} name")), &[], 3600).expect("mint")
+        self.auth
+            .mint(user, Some(&format!("{user} name")), &[], 3600)
+            .expect("mint")
     }
 
     pub async fn node(&self, name: &str) -> Node {
@@ -91,7 +104,12 @@ impl Cluster {
         let mut command = Command::new(env!("CARGO_BIN_EXE_guildhall"));
         command
             .args(["serve", "--bind", &addr.to_string(), "--node-id", name])
-            .args(["--redis-url", &self.redis_url, "--database-url", database_url])
+            .args([
+                "--redis-url",
+                &self.redis_url,
+                "--database-url",
+                database_url,
+            ])
             .arg("--data-dir")
             .arg(self.dir.path().join(name))
             .env("GUILDHALL_JWT_SECRET", SECRET)
@@ -103,14 +121,21 @@ impl Cluster {
             .env("GUILDHALL_LIMITS__FRAMES_PER_SEC", "10000")
             .env("GUILDHALL_LIMITS__FRAME_BURST", "10000")
             .env("GUILDHALL_SHUTDOWN_GRACE_MS", "3000")
-            .env("RUST_LOG", std::env::var("GUILDHALL_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("GUILDHALL_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .kill_on_drop(true);
         for (k, v) in env {
             command.env(k, v);
         }
         let child = command.spawn().expect("spawn guildhall");
-        let node = Node { name: name.to_owned(), addr, child };
+        let node = Node {
+            name: name.to_owned(),
+            addr,
+            child,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if TcpStream::connect(addr).await.is_ok() && http_get(addr, "/healthz").await.0 == 200 {
@@ -129,7 +154,13 @@ impl Cluster {
         client
     }
 
-    pub async fn member(&self, node: &Node, user: &str, codec: Codec, room: &str) -> (Client, Value) {
+    pub async fn member(
+        &self,
+        node: &Node,
+        user: &str,
+        codec: Codec,
+        room: &str,
+    ) -> (Client, Value) {
         let mut client = self.client(node, user, codec).await;
         let reply = client.request("room.join", json!({ "room": room })).await;
         assert_eq!(reply["ok"], true, "join on {}: {reply}", node.name);
@@ -137,7 +168,15 @@ impl Cluster {
     }
 
     /// Resumes on a node with `hello.resume`; the hello reply's data.
-    pub async fn resume(&self, node: &Node, user: &str, codec: Codec, room: &str, ep: &Value, off: u64) -> (Client, Value) {
+    pub async fn resume(
+        &self,
+        node: &Node,
+        user: &str,
+        codec: Codec,
+        room: &str,
+        ep: &Value,
+        off: u64,
+    ) -> (Client, Value) {
         let mut client = Client::connect(&node.url(), codec).await;
         let hello = json!({ "token": self.token(user), "v": 1, "resume": [{ "room": room, "ep": ep, "off": off }] });
         let reply = client.request("hello", hello).await;
@@ -147,15 +186,29 @@ impl Cluster {
 
     /// Every stored message of a room, straight from PostgreSQL.
     pub async fn stored_texts(&self, room: &str) -> Vec<String> {
-        let pool = sqlx::PgPool::connect(&self.database_url).await.expect("connect");
-        let sql = format!("SELECT text FROM \"{}\".chat_messages WHERE room = $1 ORDER BY id", self.schema);
-        sqlx::query_scalar(&sql).bind(room).fetch_all(&pool).await.expect("query")
+        let pool = sqlx::PgPool::connect(&self.database_url)
+            .await
+            .expect("connect");
+        let sql = format!(
+            "SELECT text FROM \"{}\".chat_messages WHERE room = $1 ORDER BY id",
+            self.schema
+        );
+        sqlx::query_scalar(&sql)
+            .bind(room)
+            .fetch_all(&pool)
+            .await
+            .expect("query")
     }
 
     /// Drops the test's schema.
     pub async fn cleanup(self) {
         if let Ok(pool) = sqlx::PgPool::connect(&self.database_url).await {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema)).execute(&pool).await;
+            let _ = sqlx::query(&format!(
+                "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                self.schema
+            ))
+            .execute(&pool)
+            .await;
         }
     }
 }
@@ -179,9 +232,15 @@ impl Node {
     /// SIGTERM, as a deploy would; returns when the process has exited.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("pid").to_string();
-        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         assert!(sent.success());
-        tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.expect("exits").expect("status")
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("exits")
+            .expect("status")
     }
 }
 
@@ -205,7 +264,16 @@ impl OwnRedis {
 
     async fn spawn(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -252,13 +320,17 @@ impl Proxy {
                     _ = stopped.cancelled() => return,
                     a = listener.accept() => a,
                 };
-                let Ok((mut inbound, _)) = accepted else { continue };
+                let Ok((mut inbound, _)) = accepted else {
+                    continue;
+                };
                 let cut = shared.lock().clone();
                 if cut.is_cancelled() {
                     continue; // down: the connection is dropped at once
                 }
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = cut.cancelled() => {}
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
@@ -286,5 +358,7 @@ impl Drop for Proxy {
 }
 
 pub fn chat_offsets(msgs: &[Value]) -> Vec<u64> {
-    msgs.iter().map(|m| m["off"].as_u64().expect("off")).collect()
+    msgs.iter()
+        .map(|m| m["off"].as_u64().expect("off"))
+        .collect()
 }

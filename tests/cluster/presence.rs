@@ -12,7 +12,9 @@ async fn until_count(client: &mut Client, want: u64) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut seen = Vec::new();
     while Instant::now() < deadline {
-        let Some(push) = client.next_push_within(Duration::from_millis(200)).await else { continue };
+        let Some(push) = client.next_push_within(Duration::from_millis(200)).await else {
+            continue;
+        };
         if push["ev"] == "room.presence" {
             seen.push(push.clone());
             if push["d"]["count"] == want {
@@ -35,12 +37,24 @@ async fn counts_are_cluster_wide() {
     until_count(&mut bob, 3).await;
     let (_dave, _) = cluster.member(&a, "dave", Codec::Json, room).await;
     let seen = until_count(&mut bob, 4).await;
-    let joined: Vec<_> = seen.iter().flat_map(|p| p["d"]["joined"].as_array().cloned().unwrap_or_default()).collect();
-    assert!(joined.iter().any(|u| u["id"] == "dave"), "joins on node a reach node b: {seen:?}");
+    let joined: Vec<_> = seen
+        .iter()
+        .flat_map(|p| p["d"]["joined"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert!(
+        joined.iter().any(|u| u["id"] == "dave"),
+        "joins on node a reach node b: {seen:?}"
+    );
 
-    assert_eq!(bob.request("room.leave", json!({ "room": room })).await["ok"], true);
+    assert_eq!(
+        bob.request("room.leave", json!({ "room": room })).await["ok"],
+        true
+    );
     let seen = until_count(&mut alice, 3).await;
-    let left: Vec<_> = seen.iter().flat_map(|p| p["d"]["left"].as_array().cloned().unwrap_or_default()).collect();
+    let left: Vec<_> = seen
+        .iter()
+        .flat_map(|p| p["d"]["left"].as_array().cloned().unwrap_or_default())
+        .collect();
     assert!(left.iter().any(|u| u["id"] == "bob"), "{seen:?}");
     cluster.cleanup().await;
 }

@@ -47,12 +47,18 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_owned() }
+        Self {
+            prefix: prefix.to_owned(),
+        }
     }
 
     fn log(&self, room: &str) -> [String; 3] {
         let base = format!("{}:log:{{{room}}}", self.prefix);
-        [format!("{base}:ep"), format!("{base}:off"), format!("{base}:tail")]
+        [
+            format!("{base}:ep"),
+            format!("{base}:off"),
+            format!("{base}:tail"),
+        ]
     }
 
     pub fn channel(&self, room: &str) -> String {
@@ -61,7 +67,9 @@ impl Keys {
 
     /// The room a channel belongs to.
     pub fn room_of<'a>(&self, channel: &'a str) -> Option<&'a str> {
-        channel.strip_prefix(self.prefix.as_str())?.strip_prefix(":room:")
+        channel
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix(":room:")
     }
 
     fn nodes(&self) -> String {
@@ -72,6 +80,9 @@ impl Keys {
         format!("{}:presence:{{{room}}}", self.prefix)
     }
 }
+
+/// A stream entry as XREVRANGE returns it: its id and its field/value pairs.
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
 
 struct Shared {
     keys: Keys,
@@ -101,7 +112,9 @@ fn unavailable(e: impl std::fmt::Display) -> BrokerError {
     BrokerError::Unavailable(e.to_string())
 }
 
-async fn timed<T>(f: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, BrokerError> {
+async fn timed<T>(
+    f: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, BrokerError> {
     match tokio::time::timeout(OP_TIMEOUT, f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(unavailable(e)),
@@ -153,18 +166,32 @@ impl Shared {
 
     /// Reads the room's position and, when `since` is current and within reach, what came
     /// after it.
-    async fn read(&self, room: &str, since: Option<(&str, u64)>) -> Result<(Position, Option<Vec<Arc<LogEvent>>>), BrokerError> {
+    async fn read(
+        &self,
+        room: &str,
+        since: Option<(&str, u64)>,
+    ) -> Result<(Position, Option<Vec<Arc<LogEvent>>>), BrokerError> {
         let mut conn = self.conn.clone();
         let (reader_ep, reader_off) = since.unwrap_or(("", 0));
         let mut invocation = self.read.prepare_invoke();
         for key in self.keys.log(room) {
             invocation.key(key);
         }
-        invocation.arg(new_epoch()).arg(self.max_age_ms()).arg(reader_ep).arg(reader_off).arg(MAX_RECOVERY_EVENTS);
-        let (ep, off, entries): (String, u64, Vec<(String, Vec<(String, Vec<u8>)>)>) =
+        invocation
+            .arg(new_epoch())
+            .arg(self.max_age_ms())
+            .arg(reader_ep)
+            .arg(reader_off)
+            .arg(MAX_RECOVERY_EVENTS);
+        let (ep, off, entries): (String, u64, Vec<StreamEntry>) =
             timed(invocation.invoke_async(&mut conn)).await?;
-        let pos = Position { ep: Arc::from(ep.as_str()), off };
-        let Some((reader_ep, since)) = since else { return Ok((pos, None)) };
+        let pos = Position {
+            ep: Arc::from(ep.as_str()),
+            off,
+        };
+        let Some((reader_ep, since)) = since else {
+            return Ok((pos, None));
+        };
         if reader_ep != ep || since > off {
             return Ok((pos, None));
         }
@@ -178,28 +205,52 @@ impl Shared {
         }
         // Exactly since+1 ..= off, or the tail no longer reaches back that far.
         let contiguous = events.len() as u64 == off - since
-            && events.iter().enumerate().all(|(i, e)| e.off == since + 1 + i as u64);
+            && events
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.off == since + 1 + i as u64);
         Ok((pos, contiguous.then_some(events)))
     }
 
     async fn heartbeat(self: Arc<Self>) -> Result<(), BrokerError> {
         let mut conn = self.conn.clone();
         let expires = now_ms() + NODE_TTL.as_millis() as u64;
-        let _: () = timed(redis::cmd("ZADD").arg(self.keys.nodes()).arg(expires).arg(&*self.node_id).query_async(&mut conn)).await?;
+        let _: () = timed(
+            redis::cmd("ZADD")
+                .arg(self.keys.nodes())
+                .arg(expires)
+                .arg(&*self.node_id)
+                .query_async(&mut conn),
+        )
+        .await?;
         Ok(())
     }
 }
 
 /// Reads a stream entry (`o` offset, `p` payload) back into a log event.
 fn decode_entry(room: &Arc<str>, ep: &Arc<str>, fields: &[(String, Vec<u8>)]) -> Option<LogEvent> {
-    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice());
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_slice())
+    };
     let off: u64 = std::str::from_utf8(field("o")?).ok()?.parse().ok()?;
     decode_event(room, ep, off, field("p")?)
 }
 
-pub(crate) fn decode_event(room: &Arc<str>, ep: &Arc<str>, off: u64, payload: &[u8]) -> Option<LogEvent> {
+pub(crate) fn decode_event(
+    room: &Arc<str>,
+    ep: &Arc<str>,
+    off: u64,
+    payload: &[u8],
+) -> Option<LogEvent> {
     let payload: EventPayload = rmp_serde::from_slice(payload).ok()?;
-    let draft = EventDraft { ev: payload.ev.into(), d: payload.d, ts_ms: payload.ts };
+    let draft = EventDraft {
+        ev: payload.ev.into(),
+        d: payload.d,
+        ts_ms: payload.ts,
+    };
     Some(LogEvent::new(room.clone(), ep.clone(), off, draft))
 }
 
@@ -220,14 +271,24 @@ async fn registry(shared: Arc<Shared>, stop: CancellationToken) {
     }
     // Leave the registry on a clean stop so counts drop at once.
     let mut conn = shared.conn.clone();
-    let _: Result<(), _> = timed(redis::cmd("ZREM").arg(shared.keys.nodes()).arg(&*shared.node_id).query_async(&mut conn)).await;
+    let _: Result<(), _> = timed(
+        redis::cmd("ZREM")
+            .arg(shared.keys.nodes())
+            .arg(&*shared.node_id)
+            .query_async(&mut conn),
+    )
+    .await;
 }
 
 #[async_trait]
 impl Broker for RedisBroker {
     async fn publish(&self, room: &str, draft: EventDraft) -> Result<Arc<LogEvent>, BrokerError> {
         let s = &self.shared;
-        let payload = EventPayload { ev: draft.ev.to_string(), d: draft.d.clone(), ts: draft.ts_ms };
+        let payload = EventPayload {
+            ev: draft.ev.to_string(),
+            d: draft.d.clone(),
+            ts: draft.ts_ms,
+        };
         let payload = rmp_serde::to_vec_named(&payload).map_err(unavailable)?;
         let mut invocation = s.publish.prepare_invoke();
         for key in s.keys.log(room) {
@@ -241,7 +302,12 @@ impl Broker for RedisBroker {
             .arg(payload);
         let mut conn = s.conn.clone();
         match timed(invocation.invoke_async::<(String, u64)>(&mut conn)).await {
-            Ok((ep, off)) => Ok(Arc::new(LogEvent::new(Arc::from(room), Arc::from(ep.as_str()), off, draft))),
+            Ok((ep, off)) => Ok(Arc::new(LogEvent::new(
+                Arc::from(room),
+                Arc::from(ep.as_str()),
+                off,
+                draft,
+            ))),
             Err(e) => {
                 tracing::warn!(error = %e, room, "redis unavailable: delivering through the local log");
                 s.diverged.lock().insert(Arc::from(room));
@@ -256,11 +322,16 @@ impl Broker for RedisBroker {
             .send(Command::Subscribe(Arc::from(room), done))
             .await
             .map_err(|_| unavailable("subscriber stopped"))?;
-        subscribed.await.map_err(|_| unavailable("subscriber stopped"))
+        subscribed
+            .await
+            .map_err(|_| unavailable("subscriber stopped"))
     }
 
     async fn unsubscribe(&self, room: &str) {
-        let _ = self.commands.send(Command::Unsubscribe(Arc::from(room))).await;
+        let _ = self
+            .commands
+            .send(Command::Unsubscribe(Arc::from(room)))
+            .await;
     }
 
     async fn position(&self, room: &str) -> Result<Position, BrokerError> {
@@ -285,7 +356,8 @@ impl Broker for RedisBroker {
         let mut pipe = redis::pipe();
         if local_count > 0 {
             pipe.hset(&key, &*s.node_id, local_count).ignore();
-            pipe.pexpire(&key, (NODE_TTL * 6).as_millis() as i64).ignore();
+            pipe.pexpire(&key, (NODE_TTL * 6).as_millis() as i64)
+                .ignore();
         } else {
             pipe.hdel(&key, &*s.node_id).ignore();
         }
@@ -298,10 +370,18 @@ impl Broker for RedisBroker {
             }
         }
         pipe.hgetall(&key);
-        pipe.cmd("ZRANGEBYSCORE").arg(s.keys.nodes()).arg(now_ms()).arg("+inf");
-        let result: Result<(Vec<(String, u64)>, Vec<String>), _> = timed(pipe.query_async(&mut conn)).await;
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(s.keys.nodes())
+            .arg(now_ms())
+            .arg("+inf");
+        let result: Result<(Vec<(String, u64)>, Vec<String>), _> =
+            timed(pipe.query_async(&mut conn)).await;
         match result {
-            Ok((counts, live)) => counts.iter().filter(|(node, _)| live.contains(node)).map(|(_, n)| n).sum(),
+            Ok((counts, live)) => counts
+                .iter()
+                .filter(|(node, _)| live.contains(node))
+                .map(|(_, n)| n)
+                .sum(),
             Err(_) => local_count,
         }
     }

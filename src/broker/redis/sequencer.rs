@@ -43,7 +43,10 @@ mod tests {
 
     #[test]
     fn steps() {
-        let c = Cursor { ep: "e1".into(), last: 10 };
+        let c = Cursor {
+            ep: "e1".into(),
+            last: 10,
+        };
         assert_eq!(c.step("e1", 11), Step::Deliver);
         assert_eq!(c.step("e1", 10), Step::Duplicate);
         assert_eq!(c.step("e1", 3), Step::Duplicate);

@@ -37,7 +37,11 @@ struct RoomSub {
 
 impl RoomSub {
     fn new() -> Self {
-        Self { cursor: None, drop_at: None, stale: false }
+        Self {
+            cursor: None,
+            drop_at: None,
+            stale: false,
+        }
     }
 }
 
@@ -56,8 +60,19 @@ enum Exit {
 }
 
 impl Subscriber {
-    pub fn new(shared: Arc<Shared>, client: redis::Client, commands: mpsc::Receiver<Command>, stop: CancellationToken) -> Self {
-        Self { shared, client, rooms: HashMap::new(), commands, stop }
+    pub fn new(
+        shared: Arc<Shared>,
+        client: redis::Client,
+        commands: mpsc::Receiver<Command>,
+        stop: CancellationToken,
+    ) -> Self {
+        Self {
+            shared,
+            client,
+            rooms: HashMap::new(),
+            commands,
+            stop,
+        }
     }
 
     pub async fn run(mut self) {
@@ -220,19 +235,30 @@ impl Subscriber {
             (None, _) => {}
         }
         if let Some(sub) = self.rooms.get_mut(room) {
-            sub.cursor = Some(Cursor { ep: pos.ep, last: pos.off });
+            sub.cursor = Some(Cursor {
+                ep: pos.ep,
+                last: pos.off,
+            });
             sub.stale = false;
         }
     }
 
     async fn on_message(&mut self, message: &redis::Msg) {
-        let Ok(channel) = std::str::from_utf8(message.get_channel_name().as_bytes()) else { return };
-        let Some(room) = self.shared.keys.room_of(channel) else { return };
-        let Some((room, sub)) = self.rooms.get_key_value(room) else { return };
+        let Ok(channel) = std::str::from_utf8(message.get_channel_name().as_bytes()) else {
+            return;
+        };
+        let Some(room) = self.shared.keys.room_of(channel) else {
+            return;
+        };
+        let Some((room, sub)) = self.rooms.get_key_value(room) else {
+            return;
+        };
         let room = room.clone();
         match wire::parse(message.get_payload_bytes()) {
             Some(ChannelMessage::Event { ep, off, payload }) => {
-                let Some(cursor) = sub.cursor.clone() else { return };
+                let Some(cursor) = sub.cursor.clone() else {
+                    return;
+                };
                 match cursor.step(ep, off) {
                     Step::Duplicate => {}
                     Step::Deliver => self.deliver(&room, &cursor.ep, off, payload),
@@ -266,4 +292,3 @@ impl Subscriber {
         }
     }
 }
-

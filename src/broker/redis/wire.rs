@@ -18,8 +18,15 @@ pub struct EventPayload {
 
 #[derive(Debug)]
 pub enum ChannelMessage<'a> {
-    Event { ep: &'a str, off: u64, payload: &'a [u8] },
-    Presence { node: &'a str, payload: &'a [u8] },
+    Event {
+        ep: &'a str,
+        off: u64,
+        payload: &'a [u8],
+    },
+    Presence {
+        node: &'a str,
+        payload: &'a [u8],
+    },
 }
 
 fn split_line(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -39,13 +46,19 @@ pub fn parse(bytes: &[u8]) -> Option<ChannelMessage<'_>> {
         }
         b"P" => {
             let (node, payload) = split_line(rest)?;
-            Some(ChannelMessage::Presence { node: std::str::from_utf8(node).ok()?, payload })
+            Some(ChannelMessage::Presence {
+                node: std::str::from_utf8(node).ok()?,
+                payload,
+            })
         }
         _ => None,
     }
 }
 
-pub fn presence_message(node: &str, delta: &PresenceDelta) -> Result<Vec<u8>, rmp_serde::encode::Error> {
+pub fn presence_message(
+    node: &str,
+    delta: &PresenceDelta,
+) -> Result<Vec<u8>, rmp_serde::encode::Error> {
     let mut out = format!("P\n{node}\n").into_bytes();
     out.extend(rmp_serde::to_vec_named(delta)?);
     Ok(out)
@@ -64,7 +77,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let msg = presence_message("n1", &PresenceDelta::default()).expect("encode");
-        assert!(matches!(parse(&msg), Some(ChannelMessage::Presence { node: "n1", .. })));
+        assert!(matches!(
+            parse(&msg),
+            Some(ChannelMessage::Presence { node: "n1", .. })
+        ));
         assert!(parse(b"E\nab\nnotanumber\nx").is_none());
         assert!(parse(b"X\n").is_none());
         assert!(parse(b"").is_none());
