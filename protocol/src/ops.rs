@@ -105,10 +105,17 @@ pub struct UserRef {
     pub name: String,
 }
 
+/// The outcome of one `hello.resume` entry. `ep` and `off` are present when the connection is
+/// in the room again (whether or not the missed events could be delivered): the room's position
+/// at the resume, like a `room.join` reply's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resumed {
     pub room: String,
     pub recovered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ep: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

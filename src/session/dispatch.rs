@@ -189,21 +189,28 @@ impl Connection {
         let mut resumed = Vec::new();
         let mut pending = Vec::new();
         for pos in hello.resume.into_iter().take(max_rooms) {
-            let recovered = match self
+            let resumed_one = match self
                 .enter(&session, &pos.room, Some((&pos.ep, pos.off)))
                 .await
             {
                 Ok(join) => {
-                    let recovered = join.recovered == Some(true);
+                    let entry = Resumed {
+                        room: pos.room,
+                        recovered: join.recovered == Some(true),
+                        ep: Some(join.pos.ep.to_string()),
+                        off: Some(join.pos.off),
+                    };
                     pending.push(join);
-                    recovered
+                    entry
                 }
-                Err(_) => false,
+                Err(_) => Resumed {
+                    room: pos.room,
+                    recovered: false,
+                    ep: None,
+                    off: None,
+                },
             };
-            resumed.push(Resumed {
-                room: pos.room,
-                recovered,
-            });
+            resumed.push(resumed_one);
         }
         let ok = HelloOk {
             session: session.id.to_string(),

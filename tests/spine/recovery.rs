@@ -59,9 +59,11 @@ async fn resume_receives_exactly_the_missed_messages_in_order() {
             json!([{ "room": room, "ep": ep, "off": seen }]),
         )
         .await;
+        let last = *missed.last().expect("missed");
         assert_eq!(
             hello["resumed"],
-            json!([{ "room": room, "recovered": true }])
+            json!([{ "room": room, "recovered": true, "ep": ep, "off": last }]),
+            "the position the replay ends at"
         );
         let got = alice.drain_chat(Duration::from_millis(300)).await;
         assert_eq!(offsets(&got), missed);
@@ -178,7 +180,8 @@ async fn beyond_the_tail_or_across_epochs_is_not_recovered() {
         .await;
         assert_eq!(
             hello["resumed"],
-            json!([{ "room": room, "recovered": false }])
+            json!([{ "room": room, "recovered": false, "ep": ep, "off": 6 }]),
+            "rejoined at the current position, to reload from"
         );
         assert!(
             lost.drain_chat(Duration::from_millis(300)).await.is_empty(),
@@ -215,4 +218,21 @@ async fn a_restart_changes_the_epoch() {
     )
     .await;
     assert_eq!(hello["resumed"][0]["recovered"], false);
+}
+
+#[tokio::test]
+async fn a_resume_entry_for_a_room_not_allowed_is_not_rejoined() {
+    let server = TestServer::start().await;
+    let (_bob, hello) = resume_hello(
+        &server,
+        "carol",
+        Codec::Json,
+        json!([{ "room": "dm:alice:bob", "ep": "x", "off": 1 }, { "room": "bad name", "ep": "x", "off": 1 }]),
+    )
+    .await;
+    assert_eq!(
+        hello["resumed"],
+        json!([{ "room": "dm:alice:bob", "recovered": false }, { "room": "bad name", "recovered": false }]),
+        "no position: the connection is not in these rooms"
+    );
 }

@@ -1,0 +1,17 @@
+//! Integration tests of one node on embedded defaults: real sockets, real SQLite.
+
+mod helpers;
+
+mod auth;
+mod chat;
+mod chat_rules;
+mod drain;
+
+mod foreign_client;
+mod frames;
+mod idempotency;
+mod ops_endpoints;
+mod persistence;
+mod presence;
+mod recovery;
+mod slow_consumer;
