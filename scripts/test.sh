@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 # The Python client's two packages; installed for the current user when missing.
 if ! python3 -c 'import websockets, msgpack' 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check -r clients/python/requirements.txt
+  python3 -m pip install --quiet --disable-pip-version-check -r clients/python/requirements.txt \
+    || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages \
+      -r clients/python/requirements.txt
 fi
 # The Python client encodes every golden example of the spec byte for byte.
 python3 clients/python/test_golden.py
