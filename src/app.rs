@@ -76,7 +76,9 @@ impl Server {
             max_events: config.rooms.tail_max_events,
             max_age: Duration::from_secs(config.rooms.tail_max_age_secs),
         };
-        let (broker, memory_broker): (Arc<dyn Broker>, _) = match &config.redis_url {
+        let idem_ttl = Duration::from_millis(config.chat.idem_ttl_ms);
+        let (broker, memory_broker, shared_idem): (Arc<dyn Broker>, _, _) = match &config.redis_url
+        {
             Some(url) => {
                 let broker = RedisBroker::connect(
                     url,
@@ -89,11 +91,12 @@ impl Server {
                 )
                 .await
                 .context("connecting to Redis")?;
-                (Arc::new(broker), None)
+                let shared_idem = Some(broker.shared_idem(idem_ttl));
+                (Arc::new(broker), None, shared_idem)
             }
             None => {
                 let broker = Arc::new(MemoryBroker::new(rooms.clone(), retention));
-                (broker.clone(), Some(broker))
+                (broker.clone(), Some(broker), None)
             }
         };
         let hub = Arc::new(Hub::new(rooms, broker));
@@ -125,6 +128,7 @@ impl Server {
             store,
             metrics,
             CancellationToken::new(),
+            shared_idem,
         ));
         Ok(Self {
             listener,

@@ -2,14 +2,43 @@
 //! flaky network) gets the first result instead of acting twice. Keys are per user and live
 //! for a configured time (5 minutes). A retry that arrives while the first attempt is still
 //! running waits for it. Failed attempts are forgotten, so a retry acts again.
+//!
+//! In cluster mode the keys are also claimed in a [`SharedIdem`] (Redis), so a retry that lands
+//! on another node after its first node died returns the first result too.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use dashmap::mapref::entry::Entry as MapEntry;
 use dashmap::DashMap;
+use guildhall_protocol::{ErrorBody, ErrorCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio::sync::watch;
+
+/// What the shared store says about a key.
+pub enum Claim {
+    /// Nobody had it: this attempt acts.
+    Owner,
+    /// Another attempt is acting right now.
+    Busy,
+    /// Done before: its result, serialized.
+    Done(Vec<u8>),
+}
+
+/// Idempotency keys shared by every node.
+#[async_trait]
+pub trait SharedIdem: Send + Sync + 'static {
+    /// Claims a key for an attempt (held for a short time while it acts).
+    async fn claim(&self, user: &str, key: &str) -> Result<Claim, String>;
+    /// Records the result (`Some`) for the TTL, or releases the claim (`None`) after a failure.
+    async fn complete(&self, user: &str, key: &str, result: Option<&[u8]>);
+}
+
+/// How long a retry waits for an attempt running on another node.
+const SHARED_WAIT: Duration = Duration::from_secs(10);
 
 type Outcome<T> = Option<Result<T, guildhall_protocol::ErrorBody>>;
 
@@ -21,13 +50,56 @@ enum Entry<T> {
 pub struct IdemCache<T> {
     map: DashMap<(Arc<str>, String), Entry<T>>,
     ttl: Duration,
+    shared: Option<Arc<dyn SharedIdem>>,
 }
 
-impl<T: Clone + Send + Sync + 'static> IdemCache<T> {
+impl<T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> IdemCache<T> {
     pub fn new(ttl: Duration) -> Self {
         Self {
             map: DashMap::new(),
             ttl,
+            shared: None,
+        }
+    }
+
+    pub fn with_shared(ttl: Duration, shared: Option<Arc<dyn SharedIdem>>) -> Self {
+        Self {
+            map: DashMap::new(),
+            ttl,
+            shared,
+        }
+    }
+
+    /// Asks the shared store first: the result of an attempt made on another node, or the
+    /// right to act (also when the store is unreachable: the local cache still protects
+    /// retries on this node).
+    async fn claim_shared(&self, user: &str, key: &str) -> Option<Result<T, ErrorBody>> {
+        let shared = self.shared.as_ref()?;
+        let deadline = Instant::now() + SHARED_WAIT;
+        loop {
+            match shared.claim(user, key).await {
+                Ok(Claim::Owner) => return None,
+                Ok(Claim::Done(bytes)) => match serde_json::from_slice(&bytes) {
+                    Ok(value) => return Some(Ok(value)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "unreadable shared idempotency result");
+                        return None;
+                    }
+                },
+                Ok(Claim::Busy) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(Claim::Busy) => {
+                    return Some(Err(ErrorBody::new(
+                        ErrorCode::Unavailable,
+                        "an earlier attempt with this idem is still running; retry",
+                    )))
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "shared idempotency store unavailable");
+                    return None;
+                }
+            }
         }
     }
 
@@ -66,7 +138,20 @@ impl<T: Clone + Send + Sync + 'static> IdemCache<T> {
             map: &self.map,
             key: Some(map_key.clone()),
         };
-        let result = act.await;
+        let result = match self.claim_shared(user, key).await {
+            Some(earlier) => earlier,
+            None => {
+                let result = act.await;
+                if let Some(shared) = &self.shared {
+                    let stored = result
+                        .as_ref()
+                        .ok()
+                        .and_then(|v| serde_json::to_vec(v).ok());
+                    shared.complete(user, key, stored.as_deref()).await;
+                }
+                result
+            }
+        };
         guard.key = None;
         match &result {
             Ok(value) => {

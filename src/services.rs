@@ -10,9 +10,8 @@ use crate::auth::Authenticator;
 use crate::chat::ChatService;
 use crate::config::Config;
 use crate::hub::Hub;
-use crate::idem::IdemCache;
+use crate::idem::{IdemCache, SharedIdem};
 use crate::metrics::Metrics;
-use crate::session::dispatch::ReplyBody;
 use crate::session::limits::ConnRegistry;
 use crate::store::Store;
 
@@ -23,7 +22,8 @@ pub struct Services {
     pub hub: Arc<Hub>,
     pub chat: ChatService,
     pub store: Arc<dyn Store>,
-    pub idem: IdemCache<ReplyBody>,
+    /// First results of mutating ops by (user, idem), as the reply's `d`.
+    pub idem: IdemCache<serde_json::Value>,
     pub metrics: Arc<Metrics>,
     pub conns: Arc<ConnRegistry>,
     /// Cancelled when the node starts draining: sessions close with 1001.
@@ -44,8 +44,10 @@ impl Services {
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
+        shared_idem: Option<Arc<dyn SharedIdem>>,
     ) -> Self {
-        let idem = IdemCache::new(std::time::Duration::from_millis(config.chat.idem_ttl_ms));
+        let ttl = std::time::Duration::from_millis(config.chat.idem_ttl_ms);
+        let idem = IdemCache::with_shared(ttl, shared_idem);
         let conns = Arc::new(ConnRegistry::new(&config.limits));
         Self {
             config,

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::handle::SessionHandle;
 use super::{Connection, Flow};
+use crate::chat::internal;
 use crate::clock::now_ms;
 use crate::domain::room::{may_enter, AccessDenied, RoomName, RoomNameError};
 use crate::hub::PendingJoin;
@@ -63,11 +64,16 @@ impl Connection {
                     ))
                 }
                 Some(key) => {
+                    // The first result is kept as the reply's `d`, to be answered again in
+                    // whichever codec a retry uses.
                     let services = self.services.clone();
-                    services
-                        .idem
-                        .run(&session.user.id, &key, self.act(&session, op, Some(&key)))
-                        .await
+                    let act = async {
+                        let body = self.act(&session, op, Some(&key)).await?;
+                        serde_json::to_value(body).map_err(|e| internal("encoding a reply", e))
+                    };
+                    let result = services.idem.run(&session.user.id, &key, act).await;
+                    self.reply(codec, id, result);
+                    return Flow::Continue;
                 }
                 None => self.act(&session, op, None).await,
             },

@@ -219,3 +219,34 @@ async fn postgres_outage_refuses_sends_clearly_and_recovers() {
     assert_eq!(cluster.stored_texts(room).await, ["before", "after"]);
     cluster.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_retry_on_another_node_after_a_crash_acts_once() {
+    let cluster = Cluster::new().await;
+    let (a, b) = (cluster.node("a").await, cluster.node("b").await);
+    let room = "chan:idem-cluster";
+    let (mut alice, _) = cluster.member(&a, "alice", Codec::Json, room).await;
+    let (mut bob, _) = cluster.member(&b, "bob", Codec::MsgPack, room).await;
+    let d = json!({ "room": room, "text": "exactly once" });
+    let first = alice.request_idem("chat.send", "k-crash", d.clone()).await;
+    assert_eq!(first["ok"], true, "{first}");
+    // The ack may have been lost with node a; the client retries on node b.
+    a.kill().await;
+    let (mut alice, _) = cluster.member(&b, "alice", Codec::MsgPack, room).await;
+    let retry = alice.request_idem("chat.send", "k-crash", d).await;
+    assert_eq!(
+        retry["d"], first["d"],
+        "the first result, from another node"
+    );
+    assert_eq!(
+        bob.drain_chat(Duration::from_millis(500)).await.len(),
+        1,
+        "delivered once"
+    );
+    assert_eq!(
+        cluster.stored_texts(room).await,
+        ["exactly once"],
+        "stored once"
+    );
+    cluster.cleanup().await;
+}

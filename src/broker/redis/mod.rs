@@ -9,6 +9,7 @@
 //! an epoch of its own; when Redis is back, rooms that moved on without it are announced with
 //! `room.reset` so their clients reload from the store.
 
+mod idem;
 mod sequencer;
 mod subscriber;
 pub mod wire;
@@ -156,6 +157,17 @@ impl RedisBroker {
         tracker.spawn(Subscriber::new(shared.clone(), client, rx, stop.clone()).run());
         tracker.spawn(registry(shared.clone(), stop));
         Ok(Self { shared, commands })
+    }
+}
+
+impl RedisBroker {
+    /// Idempotency keys shared through this Redis, living `ttl`.
+    pub fn shared_idem(&self, ttl: Duration) -> Arc<dyn crate::idem::SharedIdem> {
+        Arc::new(idem::RedisIdem::new(
+            self.shared.conn.clone(),
+            &self.shared.keys.prefix,
+            ttl,
+        ))
     }
 }
 
