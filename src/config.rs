@@ -122,6 +122,10 @@ pub struct Limits {
     /// `net.ipv4.tcp_wmem`, often 4 MiB). A smaller buffer finds slow consumers sooner and
     /// bounds how stale their data can get.
     pub socket_send_buffer: usize,
+    /// A busy connection writes at most once per this many µs; frames arriving meanwhile share
+    /// one write (one syscall). 0 writes every batch at once. A quiet connection's first
+    /// frame never waits.
+    pub write_coalesce_us: u64,
 }
 
 impl Default for Limits {
@@ -139,6 +143,7 @@ impl Default for Limits {
             max_rooms_per_conn: 64,
             max_idem_len: 64,
             socket_send_buffer: 0,
+            write_coalesce_us: 2_000,
         }
     }
 }

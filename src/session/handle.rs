@@ -6,9 +6,9 @@ use std::sync::Arc;
 use axum::extract::ws::Message;
 use guildhall_protocol::{close, Codec};
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::queue::{FrameQueue, Pushed};
 use crate::auth::User;
 use crate::metrics::Metrics;
 
@@ -42,15 +42,15 @@ impl Closer {
 /// The outbound side of a connection, usable before `hello` succeeds.
 #[derive(Clone)]
 pub struct Outbox {
-    tx: mpsc::Sender<Message>,
+    queue: Arc<FrameQueue>,
     closer: Arc<Closer>,
     metrics: Arc<Metrics>,
 }
 
 impl Outbox {
-    pub fn new(tx: mpsc::Sender<Message>, closer: Arc<Closer>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(queue: Arc<FrameQueue>, closer: Arc<Closer>, metrics: Arc<Metrics>) -> Self {
         Self {
-            tx,
+            queue,
             closer,
             metrics,
         }
@@ -59,26 +59,32 @@ impl Outbox {
     /// Queues a frame that must not be lost (replies, room log events). A full queue means the
     /// client is not reading: it is closed with 4008 and resumes from its last offset.
     pub fn send(&self, frame: Message) -> bool {
-        match self.tx.try_send(frame) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+        match self.queue.push(frame) {
+            Pushed::Queued => true,
+            Pushed::Full => {
                 self.metrics.queue_overflows.increment(1);
+                self.queue.close();
                 self.closer.close(close::SLOW_CONSUMER, "slow consumer");
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Pushed::Closed => false,
         }
     }
 
     /// Queues a frame whose loss is harmless because a newer one follows (presence counts).
     pub fn send_droppable(&self, frame: Message) -> bool {
-        match self.tx.try_send(frame) {
-            Ok(()) => true,
-            Err(_) => {
+        match self.queue.push(frame) {
+            Pushed::Queued => true,
+            Pushed::Full | Pushed::Closed => {
                 self.metrics.dropped_frames.increment(1);
                 false
             }
         }
+    }
+
+    /// Refuses further frames (the connection is ending).
+    pub fn close(&self) {
+        self.queue.close();
     }
 
     pub fn closer(&self) -> &Arc<Closer> {

@@ -4,6 +4,7 @@
 pub mod dispatch;
 pub mod handle;
 pub mod limits;
+pub mod queue;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -15,13 +16,13 @@ use axum::extract::ws::{Message, WebSocket};
 use futures::stream::SplitStream;
 use futures::StreamExt;
 use guildhall_protocol::{close, ClientFrame, ClientOp, Codec, ErrorBody, ErrorCode, Reply};
-use tokio::sync::mpsc;
 
 use crate::hub::event::encode_frame;
 use crate::hub::Joined;
 use crate::services::Services;
 use handle::{Closer, Outbox, SessionHandle};
 use limits::{FrameLimiter, IpSlot, UserSlot};
+use queue::FrameQueue;
 
 /// Whether the read loop goes on after a frame.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,23 +39,45 @@ pub async fn serve(
     codec: Option<Codec>,
     ip_slot: IpSlot,
 ) {
+    // Built outside the async body: every local of an async fn keeps its slot in the task for
+    // the connection's whole life, and this task is most of an idle connection's memory.
+    let (mut conn, stream, writer) = start(socket, services, codec, ip_slot);
+    let span = tracing::info_span!("conn", %peer, session = tracing::field::Empty, user = tracing::field::Empty);
+    tracing::Instrument::instrument(conn.run(stream), span).await;
+    Box::pin(conn.cleanup()).await;
+    conn.closer.close(close::NORMAL, "bye");
+    conn.outbox.close();
+    let _ = writer.await;
+}
+
+/// Splits the socket, starts the writer task and builds the connection's state.
+fn start(
+    socket: WebSocket,
+    services: Arc<Services>,
+    codec: Option<Codec>,
+    ip_slot: IpSlot,
+) -> (
+    Connection,
+    SplitStream<WebSocket>,
+    tokio::task::JoinHandle<()>,
+) {
     let (sink, stream) = socket.split();
-    let (tx, rx) = mpsc::channel(services.config.limits.outbound_queue.max(1));
+    let queue = Arc::new(FrameQueue::new(services.config.limits.outbound_queue));
     let closer = Arc::new(Closer::default());
-    let outbox = Outbox::new(tx, closer.clone(), services.metrics.clone());
+    let outbox = Outbox::new(queue.clone(), closer.clone(), services.metrics.clone());
+    let coalesce = Duration::from_micros(services.config.limits.write_coalesce_us);
     let writer = tokio::spawn(writer::run(
         sink,
-        rx,
+        queue,
         closer.clone(),
         services.metrics.clone(),
+        coalesce,
     ));
-
-    let span = tracing::info_span!("conn", %peer, session = tracing::field::Empty, user = tracing::field::Empty);
-    let mut conn = Connection {
+    let conn = Connection {
         limiter: FrameLimiter::new(&services.config.limits),
         services,
         outbox,
-        closer: closer.clone(),
+        closer,
         preferred_codec: codec,
         session: None,
         rooms: HashMap::new(),
@@ -62,10 +85,7 @@ pub async fn serve(
         _user_slot: None,
         _ip_slot: ip_slot,
     };
-    tracing::Instrument::instrument(conn.run(stream), span).await;
-    conn.cleanup().await;
-    closer.close(close::NORMAL, "bye");
-    let _ = writer.await;
+    (conn, stream, writer)
 }
 
 pub(crate) struct Connection {
@@ -198,7 +218,9 @@ impl Connection {
                 return self.strike(close::PROTOCOL, "too many malformed frames");
             }
         };
-        self.dispatch(codec, frame.id, op, frame.idem).await
+        // Boxed: an op's future (a join, a send waiting for its commit) is large, and inlined
+        // it would make every idle connection's task as large as the largest op.
+        Box::pin(self.dispatch(codec, frame.id, op, frame.idem)).await
     }
 
     fn strike(&mut self, code: u16, reason: &'static str) -> Flow {

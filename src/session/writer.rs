@@ -1,7 +1,9 @@
 //! The write half of a connection: the only owner of the socket sink. It takes everything
-//! queued, writes it, and flushes once per batch (write coalescing), so a burst of fan-out costs
-//! one syscall per connection instead of one per frame.
+//! queued at once, writes it, and flushes once (write coalescing), so a burst of fan-out costs
+//! one syscall per connection instead of one per frame. A busy connection also flushes at most
+//! once per `coalesce` interval, so frames arriving close together share a write.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,13 +11,11 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::SplitSink;
 use futures::SinkExt;
 use guildhall_protocol::close;
-use tokio::sync::mpsc;
 
 use super::handle::Closer;
+use super::queue::FrameQueue;
 use crate::metrics::Metrics;
 
-/// Most frames written before one flush; bounds the time a batch holds the socket.
-const MAX_BATCH: usize = 256;
 /// How long a closing connection may take to write what is still queued and its close frame.
 /// A slow consumer's socket is full when it is closed: its close frame goes out only once the
 /// client reads again, so it gets a few seconds to do so.
@@ -25,26 +25,46 @@ type Sink = SplitSink<WebSocket, Message>;
 
 pub async fn run(
     mut sink: Sink,
-    mut rx: mpsc::Receiver<Message>,
+    queue: Arc<FrameQueue>,
     closer: Arc<Closer>,
     metrics: Arc<Metrics>,
+    coalesce: Duration,
 ) {
+    let mut batch = VecDeque::new();
+    let mut last_flush: Option<tokio::time::Instant> = None;
     loop {
-        let first = tokio::select! {
+        let more = tokio::select! {
             biased;
             _ = closer.token().cancelled() => break,
-            frame = rx.recv() => match frame {
-                Some(frame) => frame,
-                None => break,
-            },
+            more = queue.take(&mut batch) => more,
         };
+        if !more {
+            break;
+        }
+        // A connection that flushed a moment ago waits out the interval and takes what
+        // arrived meanwhile too; a quiet one writes at once.
+        if let Some(due) = last_flush
+            .map(|at| at + coalesce)
+            .filter(|due| *due > tokio::time::Instant::now())
+        {
+            tokio::select! {
+                biased;
+                _ = closer.token().cancelled() => break,
+                _ = tokio::time::sleep_until(due) => {}
+            }
+            let mut more = VecDeque::new();
+            if queue.try_take(&mut more) {
+                batch.extend(more);
+            }
+        }
         let written = tokio::select! {
             biased;
             _ = closer.token().cancelled() => break,
-            written = write_batch(&mut sink, first, &mut rx) => written,
+            written = write_batch(&mut sink, &mut batch) => written,
         };
         match written {
             Ok((frames, bytes)) => {
+                last_flush = Some(tokio::time::Instant::now());
                 metrics.frames_out.increment(frames);
                 metrics.bytes_out.increment(bytes);
             }
@@ -62,8 +82,14 @@ pub async fn run(
         // A draining node still delivers what it had queued (acks included); a slow consumer's
         // queue is exactly what it cannot take, so it only gets the close frame.
         if code != close::SLOW_CONSUMER {
-            while let Ok(frame) = rx.try_recv() {
+            for frame in batch.drain(..) {
                 sink.feed(frame).await?;
+            }
+            let mut rest = VecDeque::new();
+            if queue.try_take(&mut rest) {
+                for frame in rest {
+                    sink.feed(frame).await?;
+                }
             }
         }
         sink.send(Message::Close(Some(CloseFrame {
@@ -76,16 +102,13 @@ pub async fn run(
     let _ = tokio::time::timeout(CLOSE_GRACE, farewell).await;
 }
 
+/// Feeds every frame of the batch and flushes once.
 async fn write_batch(
     sink: &mut Sink,
-    first: Message,
-    rx: &mut mpsc::Receiver<Message>,
+    batch: &mut VecDeque<Message>,
 ) -> Result<(u64, u64), axum::Error> {
-    let mut frames = 1u64;
-    let mut bytes = frame_len(&first);
-    sink.feed(first).await?;
-    while frames < MAX_BATCH as u64 {
-        let Ok(frame) = rx.try_recv() else { break };
+    let (mut frames, mut bytes) = (0u64, 0u64);
+    while let Some(frame) = batch.pop_front() {
         frames += 1;
         bytes += frame_len(&frame);
         sink.feed(frame).await?;
