@@ -1,0 +1,84 @@
+//! `guildhall-loadtest`: parses the scenario and its options, pins itself, runs, reports.
+
+use clap::{Parser, Subcommand};
+use guildhall_loadtest::cli::Common;
+use guildhall_loadtest::scenarios::{self, cluster, connect, fanout, idle, rooms};
+use guildhall_loadtest::{plot, target};
+
+#[derive(Parser)]
+#[command(
+    name = "guildhall-loadtest",
+    version,
+    about = "Load generator for Guildhall (loopback only)"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// One room, many subscribers, open-loop publishers.
+    Fanout(fanout::FanoutArgs),
+    /// Many guild-sized rooms chatting.
+    Rooms(rooms::RoomsArgs),
+    /// Idle authenticated connections: server memory per connection.
+    Idle(idle::IdleArgs),
+    /// A connection storm: handshakes per second.
+    Connect(connect::ConnectArgs),
+    /// The fan-out over several nodes joined by Redis.
+    Cluster(cluster::ClusterArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // One thread on one core: the generator's cost is then exactly that core's busy time.
+    if !target::pin_self(cli.common.generator_core) {
+        eprintln!(
+            "warning: could not pin the generator to core {}",
+            cli.common.generator_core
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let common = &cli.common;
+    let (report, latency) = match &cli.scenario {
+        Scenario::Cluster(args) => cluster::run(common, args).await?,
+        scenario => {
+            let server = scenarios::server(common).await?;
+            let outcome = match scenario {
+                Scenario::Fanout(args) => fanout::run(common, args, &server).await,
+                Scenario::Rooms(args) => rooms::run(common, args, &server).await,
+                Scenario::Idle(args) => idle::run(common, args, &server)
+                    .await
+                    .map(|r| (r, Default::default())),
+                Scenario::Connect(args) => connect::run(common, args, &server).await,
+                Scenario::Cluster(_) => unreachable!("handled above"),
+            };
+            server.stop().await;
+            outcome?
+        }
+    };
+    println!("{}", report.table());
+    if let Some(path) = &common.json {
+        report.write_json(path)?;
+    }
+    if let Some(path) = &common.plot {
+        let title = format!(
+            "{} — {} ({} conns)",
+            report.scenario, report.target, report.conns
+        );
+        plot::write_svg(
+            path,
+            &plot::latency_svg(&title, &[(report.target.as_str(), latency.histogram())]),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `cluster`: the fan-out with subscribers spread evenly over several nodes joined by Redis.
+//! All nodes share the server core, so its busy time is the cluster's.
+
+use clap::Args;
+
+use super::fanout::{self, FanoutArgs};
+use super::members::Target;
+use crate::cli::Common;
+use crate::report::Report;
+use crate::stats::Latency;
+use crate::target::{self, GuildhallOptions, Server};
+
+#[derive(Clone, Debug, Args)]
+pub struct ClusterArgs {
+    /// Nodes to start (all on the server core).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Redis the nodes share.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    #[command(flatten)]
+    pub fanout: FanoutArgs,
+}
+
+pub async fn run(common: &Common, args: &ClusterArgs) -> anyhow::Result<(Report, Latency)> {
+    let bin = common
+        .server_bin
+        .clone()
+        .unwrap_or_else(target::default_server_bin);
+    let prefix = format!("lt{:08x}", rand::random::<u32>());
+    let mut nodes: Vec<Server> = Vec::new();
+    for i in 0..args.nodes.max(1) {
+        let node_id = format!("lt{i}");
+        let opts = GuildhallOptions {
+            bin: &bin,
+            core: Some(common.spawn_core),
+            secret: &common.jwt_secret,
+            redis_url: Some(&args.redis_url),
+            node_id: Some(&node_id),
+            redis_prefix: Some(&prefix),
+        };
+        nodes.push(target::start_guildhall(&opts).await?);
+    }
+    let tokens = super::tokens(common);
+    let targets: Vec<Target> = nodes
+        .iter()
+        .map(|n| Target::Guildhall {
+            url: n.url.clone(),
+            tokens: tokens.clone(),
+        })
+        .collect();
+    // CPU is read from the shared core; memory is not reported for several processes.
+    let measured = Server::attach(nodes[0].url.clone(), None, Some(common.spawn_core));
+    let outcome = fanout::run_on(common, &args.fanout, &measured, &targets, "cluster").await;
+    for node in nodes {
+        node.stop().await;
+    }
+    let (mut report, latency) = outcome?;
+    report.notes.push(format!(
+        "{} nodes on core {}, Redis at {}",
+        args.nodes, common.spawn_core, args.redis_url
+    ));
+    Ok((report, latency))
+}

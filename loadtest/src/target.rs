@@ -1,0 +1,194 @@
+//! The server under test: started here (a release build pinned to a core, on loopback) or
+//! named by the user (`--url`, `--server-pid`, `--server-core`).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+/// A running server and what the generator needs to measure it.
+pub struct Server {
+    pub url: String,
+    pub pid: Option<u32>,
+    pub core: Option<usize>,
+    child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A server someone else runs.
+    pub fn attach(url: String, pid: Option<u32>, core: Option<usize>) -> Self {
+        Self {
+            url,
+            pid,
+            core,
+            child: None,
+            _dir: None,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if let Some(pid) = child.id() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}
+
+/// The workspace's release binary of the server.
+pub fn default_server_bin() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/guildhall")
+}
+
+pub fn socketio_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/socketio")
+}
+
+/// A free loopback port.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Settings for a Guildhall node under load: chat limits meant for people are lifted (the
+/// benchmark measures fan-out, not the anti-spam rules), and the store lives on tmpfs when
+/// there is one, so the figures are the server's and not the disk's.
+pub struct GuildhallOptions<'a> {
+    pub bin: &'a Path,
+    pub core: Option<usize>,
+    pub secret: &'a str,
+    pub redis_url: Option<&'a str>,
+    pub node_id: Option<&'a str>,
+    pub redis_prefix: Option<&'a str>,
+}
+
+pub async fn start_guildhall(opts: &GuildhallOptions<'_>) -> anyhow::Result<Server> {
+    if !opts.bin.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p guildhall`",
+            opts.bin.display()
+        );
+    }
+    let port = free_port()?;
+    let dir = if Path::new("/dev/shm").is_dir() {
+        tempfile::tempdir_in("/dev/shm")?
+    } else {
+        tempfile::tempdir()?
+    };
+    let mut command = pinned(opts.core, opts.bin);
+    command
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("GUILDHALL_JWT_SECRET", opts.secret)
+        .env("GUILDHALL_CHAT__MIN_GAP_MS", "0")
+        .env("GUILDHALL_CHAT__MAX_PER_WINDOW", "1000000000")
+        .env("GUILDHALL_CHAT__REPEAT_WINDOW_MS", "0")
+        .env("GUILDHALL_CHAT__FILTER", "off")
+        .env("GUILDHALL_LIMITS__FRAMES_PER_SEC", "1000000")
+        .env("GUILDHALL_LIMITS__FRAME_BURST", "1000000")
+        .env("GUILDHALL_LIMITS__MAX_CONNS_PER_USER", "0")
+        .env("GUILDHALL_LIMITS__MAX_ROOMS_PER_CONN", "64")
+        .env("RUST_LOG", "warn");
+    if let Some(url) = opts.redis_url {
+        command.args(["--redis-url", url]);
+    }
+    if let Some(node) = opts.node_id {
+        command.args(["--node-id", node]);
+    }
+    if let Some(prefix) = opts.redis_prefix {
+        command.env("GUILDHALL_REDIS_PREFIX", prefix);
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting guildhall")?;
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    wait_listening(port).await?;
+    Ok(Server {
+        url,
+        pid: child.id(),
+        core: opts.core,
+        child: Some(child),
+        _dir: Some(dir),
+    })
+}
+
+pub async fn start_socketio(
+    core: Option<usize>,
+    redis_url: Option<&str>,
+) -> anyhow::Result<Server> {
+    let dir = socketio_dir();
+    if !dir.join("node_modules").is_dir() {
+        bail!(
+            "the Socket.IO peer is not installed: run `npm ci` in {}",
+            dir.display()
+        );
+    }
+    let port = free_port()?;
+    let mut command = pinned(core, Path::new("node"));
+    command
+        .arg("server.js")
+        .current_dir(&dir)
+        .env("PORT", port.to_string());
+    if let Some(url) = redis_url {
+        command.env("REDIS_URL", url);
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting node")?;
+    wait_listening(port).await?;
+    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
+    Ok(Server {
+        url,
+        pid: child.id(),
+        core,
+        child: Some(child),
+        _dir: None,
+    })
+}
+
+/// A command run under `taskset -c <core>` when a core is given.
+fn pinned(core: Option<usize>, program: &Path) -> Command {
+    match core {
+        Some(core) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(core.to_string()).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+async fn wait_listening(port: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if Instant::now() > deadline {
+            bail!("the server did not listen on port {port} within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// Pins the calling thread (the generator runs on one thread) to a core.
+pub fn pin_self(core: usize) -> bool {
+    core_affinity::set_for_current(core_affinity::CoreId { id: core })
+}

@@ -1,0 +1,73 @@
+//! The payload of every benchmark message: the intended send time (µs since the Unix epoch)
+//! first, so a receiver reads its latency without parsing the frame, then padding to size.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Microseconds since the Unix epoch: the clock every process on the machine shares.
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// `"<stamp>:<seq>:xxxx…"`, exactly `size` bytes long (or longer when the numbers need it).
+pub fn stamped(stamp_us: u64, seq: u64, size: usize) -> String {
+    let mut text = format!("{stamp_us}:{seq}:");
+    while text.len() < size {
+        text.push('x');
+    }
+    text
+}
+
+/// The stamp at the start of a text (digits up to the first `:`).
+pub fn stamp_of(text: &[u8]) -> Option<u64> {
+    let mut value: u64 = 0;
+    let mut digits = 0;
+    for &b in text {
+        match b {
+            b'0'..=b'9' => {
+                value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                digits += 1;
+            }
+            b':' if digits > 0 => return Some(value),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The stamp of a Guildhall `chat.msg` push in JSON, found without parsing the frame: the
+/// text follows `"text":"`.
+pub fn stamp_in_json_push(frame: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"\"text\":\"";
+    let at = memchr::memmem::find(frame, KEY)?;
+    stamp_of(&frame[at + KEY.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_round_trip_at_the_asked_size() {
+        let t = stamped(1_763_900_000_123_456, 42, 100);
+        assert_eq!(t.len(), 100);
+        assert_eq!(stamp_of(t.as_bytes()), Some(1_763_900_000_123_456));
+        assert_eq!(stamped(5, 1, 2), "5:1:");
+    }
+
+    #[test]
+    fn stamps_are_found_in_pushes() {
+        let push = br#"{"ev":"chat.msg","room":"chan:f","ep":"e","off":3,"d":{"id":9,"from":{"id":"p0","name":"p0"},"text":"1700:3:xxxx","ts":1}}"#;
+        assert_eq!(stamp_in_json_push(push), Some(1700));
+        assert_eq!(stamp_in_json_push(br#"{"ev":"room.presence"}"#), None);
+        assert_eq!(stamp_of(b"12x:"), None);
+        assert_eq!(stamp_of(b":"), None);
+        assert_eq!(
+            stamp_of(b"99999999999999999999999:"),
+            None,
+            "overflow is not a stamp"
+        );
+    }
+}
