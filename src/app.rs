@@ -71,7 +71,10 @@ impl Server {
         let background = TaskTracker::new();
         let infra_stop = CancellationToken::new();
 
-        let rooms = Arc::new(Rooms::new(metrics.clone()));
+        let rooms = Arc::new(Rooms::new(
+            metrics.clone(),
+            config.chat.history_on_join as usize,
+        ));
         let retention = Retention {
             max_events: config.rooms.tail_max_events,
             max_age: Duration::from_secs(config.rooms.tail_max_age_secs),

@@ -6,6 +6,7 @@
 pub mod event;
 pub mod gate;
 pub mod presence;
+pub mod recent;
 pub mod room;
 
 use std::borrow::Cow;
@@ -26,13 +27,16 @@ use room::{Membership, RoomState};
 pub struct Rooms {
     map: DashMap<Arc<str>, Arc<RoomState>>,
     metrics: Arc<Metrics>,
+    /// Chat messages each room keeps in memory for joins.
+    recent_limit: usize,
 }
 
 impl Rooms {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
+    pub fn new(metrics: Arc<Metrics>, recent_limit: usize) -> Self {
         Self {
             map: DashMap::new(),
             metrics,
+            recent_limit,
         }
     }
 
@@ -42,7 +46,7 @@ impl Rooms {
         let entry = self
             .map
             .entry(Arc::from(name))
-            .or_insert_with(|| Arc::new(RoomState::new(Arc::from(name))));
+            .or_insert_with(|| Arc::new(RoomState::new(Arc::from(name), self.recent_limit)));
         entry.add(member);
         let room = entry.clone();
         drop(entry);

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
+use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::event::LogEvent;
 use super::gate::{Gate, Offer};
 use super::presence::PresenceState;
+use super::recent::RecentChat;
 use crate::session::handle::SessionHandle;
 use guildhall_protocol::close;
 
@@ -48,11 +50,14 @@ pub struct RoomState {
     pub presence: Mutex<PresenceState>,
     /// Set once this node's broker subscription for the room is live.
     pub subscribed: OnceCell<()>,
+    /// The last chat messages, for joins.
+    pub recent: Mutex<RecentChat>,
 }
 
 impl RoomState {
-    pub fn new(name: Arc<str>) -> Self {
+    pub fn new(name: Arc<str>, recent_limit: usize) -> Self {
         Self {
+            recent: Mutex::new(RecentChat::new(recent_limit)),
             name,
             members: ArcSwap::from_pointee(Vec::new()),
             presence: Mutex::new(PresenceState::default()),
@@ -98,6 +103,12 @@ impl RoomState {
     /// Hands a log event to every local member. Encoding happens once per codec, inside
     /// the first member's send.
     pub fn fan_out(&self, event: &Arc<LogEvent>) {
+        if event.ev == guildhall_protocol::ev::CHAT_MSG {
+            match guildhall_protocol::ChatMsg::deserialize(&event.d) {
+                Ok(msg) => self.recent.lock().observe(msg),
+                Err(e) => tracing::warn!(error = %e, "a chat.msg event without a chat message"),
+            }
+        }
         for member in self.members.load().iter() {
             member.offer(event);
         }

@@ -285,7 +285,17 @@ impl Connection {
             && RoomName::parse(&req.room).is_ok_and(|r| r.kind.is_chat())
         {
             let limit = self.services.config.chat.history_on_join;
-            match self.services.chat.history(&req.room, None, limit).await {
+            let cached = join.room.recent.lock().snapshot();
+            let loaded = match cached {
+                Some(msgs) => Ok(msgs),
+                None => self
+                    .services
+                    .chat
+                    .history(&req.room, None, limit)
+                    .await
+                    .map(|msgs| join.room.recent.lock().install(msgs)),
+            };
+            match loaded {
                 Ok(msgs) => Some(msgs),
                 Err(e) => {
                     self.services.hub.leave(&join.open()).await;

@@ -2,13 +2,20 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use dashmap::DashMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::config::Limits;
+
+/// One clock for every limiter: making one calibrates it (reads CPUID), which costs more than
+/// the rest of a handshake.
+fn clock() -> &'static DefaultClock {
+    static CLOCK: OnceLock<DefaultClock> = OnceLock::new();
+    CLOCK.get_or_init(DefaultClock::default)
+}
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)
@@ -27,15 +34,15 @@ impl FrameLimiter {
             Quota::per_second(nz(limits.frames_per_sec)).allow_burst(nz(limits.frame_burst));
         let strikes = Quota::per_minute(nz(limits.strikes_per_min));
         Self {
-            frames: RateLimiter::direct(frames),
-            strikes: RateLimiter::direct(strikes),
+            frames: RateLimiter::direct_with_clock(frames, clock().clone()),
+            strikes: RateLimiter::direct_with_clock(strikes, clock().clone()),
         }
     }
 
     /// Ok to serve the frame now, or the ms to wait.
     pub fn check_frame(&self) -> Result<(), u64> {
         self.frames.check().map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let wait = not_until.wait_time_from(clock().now());
             wait.as_millis().max(1) as u64
         })
     }

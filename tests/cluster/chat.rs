@@ -75,6 +75,18 @@ async fn messages_cross_nodes_in_one_order() {
     // The store has each message once.
     let stored = cluster.stored_texts(room).await;
     assert_eq!(stored.len(), total);
+    // A join on any node serves the same history as the store holds (from the node's memory
+    // while the room has members there): messages sent through other nodes included.
+    for node in &nodes {
+        let (_late, joined) = cluster.member(node, &format!("late-{}", node.name), Codec::Json, room).await;
+        let texts: Vec<String> = joined["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(texts, stored, "history on node {}", node.name);
+    }
     let history = clients[0]
         .request("chat.history", json!({ "room": room, "limit": 100 }))
         .await;
