@@ -12,6 +12,8 @@ pub struct Metrics {
     pub handshakes: Counter,
     pub frames_in: Counter,
     pub frames_out: Counter,
+    /// Socket writes (flushes): frames_out / writes is the coalescing factor.
+    pub writes: Counter,
     pub bytes_in: Counter,
     pub bytes_out: Counter,
     pub queue_overflows: Counter,
@@ -84,6 +86,7 @@ impl Metrics {
             handshakes: metrics::counter!("guildhall_handshakes_total"),
             frames_in: metrics::counter!("guildhall_frames_in_total"),
             frames_out: metrics::counter!("guildhall_frames_out_total"),
+            writes: metrics::counter!("guildhall_writes_total"),
             bytes_in: metrics::counter!("guildhall_bytes_in_total"),
             bytes_out: metrics::counter!("guildhall_bytes_out_total"),
             queue_overflows: metrics::counter!("guildhall_queue_overflows_total"),

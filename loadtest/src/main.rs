@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use guildhall_loadtest::cli::Common;
-use guildhall_loadtest::scenarios::{self, cluster, connect, fanout, idle, rooms};
+use guildhall_loadtest::scenarios::{self, bare, cluster, connect, fanout, idle, rooms};
 use guildhall_loadtest::{plot, target};
 
 #[derive(Parser)]
@@ -30,10 +30,18 @@ enum Scenario {
     Connect(connect::ConnectArgs),
     /// The fan-out over several nodes joined by Redis.
     Cluster(cluster::ClusterArgs),
+    /// The floor: a bare TCP writer of the same frames, no WebSocket and no runtime.
+    Bare(bare::BareArgs),
+    /// The writer side of `bare` (started by it, pinned to the server core).
+    #[command(hide = true)]
+    BareServer(bare::BareServerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Scenario::BareServer(args) = &cli.scenario {
+        return bare::serve(args);
+    }
     // One thread on one core: the generator's cost is then exactly that core's busy time.
     if !target::pin_self(cli.common.generator_core) {
         eprintln!(
@@ -51,6 +59,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let common = &cli.common;
     let (report, latency) = match &cli.scenario {
         Scenario::Cluster(args) => cluster::run(common, args).await?,
+        Scenario::Bare(args) => bare::run(common, args).await?,
         scenario => {
             let server = scenarios::server(common).await?;
             let outcome = match scenario {
@@ -60,7 +69,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .map(|r| (r, Default::default())),
                 Scenario::Connect(args) => connect::run(common, args, &server).await,
-                Scenario::Cluster(_) => unreachable!("handled above"),
+                Scenario::Cluster(_) | Scenario::Bare(_) | Scenario::BareServer(_) => {
+                    anyhow::bail!("handled above")
+                }
             };
             server.stop().await;
             outcome?

@@ -16,7 +16,7 @@ use crate::session;
 /// server answers `too_long` and keeps the connection.
 const TRANSPORT_MAX_FRAME: usize = 1024 * 1024;
 /// Socket buffers start small: most connections are idle most of the time.
-const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 512;
 const WRITE_BUFFER: usize = 8 * 1024;
 
 #[derive(Debug, Deserialize)]

@@ -66,6 +66,7 @@ pub async fn run(
             Ok((frames, bytes)) => {
                 last_flush = Some(tokio::time::Instant::now());
                 metrics.frames_out.increment(frames);
+                metrics.writes.increment(1);
                 metrics.bytes_out.increment(bytes);
             }
             Err(_) => {

@@ -78,7 +78,9 @@ async fn messages_cross_nodes_in_one_order() {
     // A join on any node serves the same history as the store holds (from the node's memory
     // while the room has members there): messages sent through other nodes included.
     for node in &nodes {
-        let (_late, joined) = cluster.member(node, &format!("late-{}", node.name), Codec::Json, room).await;
+        let (_late, joined) = cluster
+            .member(node, &format!("late-{}", node.name), Codec::Json, room)
+            .await;
         let texts: Vec<String> = joined["history"]
             .as_array()
             .expect("history")

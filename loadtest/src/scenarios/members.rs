@@ -51,6 +51,11 @@ impl Tally {
         start
     }
 
+    /// Records one message by its stamp (counted only inside the window).
+    pub fn record_stamp(&self, stamp: u64) {
+        self.record(stamp);
+    }
+
     fn record(&self, stamp: u64) {
         self.seen.fetch_add(1, Ordering::Relaxed);
         let (start, end) = (

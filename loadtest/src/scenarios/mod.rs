@@ -1,5 +1,6 @@
 //! The scenarios. Each is bounded in connections and time and sends only to loopback.
 
+pub mod bare;
 pub mod cluster;
 pub mod connect;
 pub mod fanout;
