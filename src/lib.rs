@@ -5,8 +5,10 @@
 //! - [`http`] serves `/ws`, `/healthz`, `/readyz`, `/metrics`.
 //! - [`session`] runs one connection: hello, read loop, limits, dispatch, the coalescing writer.
 //! - [`hub`] holds this node's rooms and fans events out, encoded once per codec.
-//! - [`broker`] orders each room's log (epoch + offset) and keeps its tail for recovery.
-//! - [`store`] persists (SQLite embedded), with group commit for writes clients wait on.
+//! - [`broker`] orders each room's log (epoch + offset) and keeps its tail for recovery: in
+//!   process, or through Redis for a cluster.
+//! - [`store`] persists (SQLite embedded, or PostgreSQL), with group commit for writes clients
+//!   wait on.
 //! - [`domain`] holds the pure rules; [`chat`] joins them to the store and the hub.
 //!
 //! The wire protocol is the `guildhall-protocol` crate; its README is the spec.

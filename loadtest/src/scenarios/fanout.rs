@@ -123,11 +123,11 @@ pub async fn step(
     fleet.tally.open_window(span);
     let sampler = Sampler::start(server.core, server.pid);
     let until = Instant::now() + span;
-    let per_publisher = rate / fleet.publishers.len().max(1) as f64;
-    let sends = fleet
-        .publishers
-        .iter_mut()
-        .map(|p| members::publish(p, per_publisher, until, size));
+    let publishers = fleet.publishers.len().max(1);
+    let per_publisher = rate / publishers as f64;
+    let sends = fleet.publishers.iter_mut().enumerate().map(|(i, p)| {
+        members::publish(p, per_publisher, until, size, i as f64 / publishers as f64)
+    });
     let mut published = 0;
     for sent in futures::future::join_all(sends).await {
         published += sent?;

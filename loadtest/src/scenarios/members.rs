@@ -204,18 +204,22 @@ impl Sender {
 
 /// Publishes open-loop at `rate` messages/s until `until`: each message carries the time it
 /// was meant to leave, so a stalled server shows up as latency instead of a slower sender
-/// (no coordinated omission).
+/// (no coordinated omission). `phase` (0..1) shifts this sender's schedule within one
+/// interval, so many senders do not all fire at the same instant.
 pub async fn publish(
     sender: &mut Sender,
     rate: f64,
     until: Instant,
     size: usize,
+    phase: f64,
 ) -> anyhow::Result<u64> {
     if rate <= 0.0 {
         tokio::time::sleep_until(until.into()).await;
         return Ok(0);
     }
     let interval_us = 1_000_000.0 / rate;
+    let offset = Duration::from_micros((phase.clamp(0.0, 1.0) * interval_us) as u64);
+    tokio::time::sleep(offset.min(until.saturating_duration_since(Instant::now()))).await;
     let started = Instant::now();
     let start_us = now_us();
     let mut sent: u64 = 0;

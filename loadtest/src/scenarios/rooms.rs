@@ -64,9 +64,12 @@ pub async fn run(
     tally.open_window(span);
     let sampler = Sampler::start(server.core, server.pid);
     let until = Instant::now() + span;
+    // Rooms talk independently: their schedules are spread over one interval.
+    let rooms = talkers.len().max(1) as f64;
     let sends = talkers
         .iter_mut()
-        .map(|(_, s)| members::publish(s, args.rate, until, args.size));
+        .enumerate()
+        .map(|(i, (_, s))| members::publish(s, args.rate, until, args.size, i as f64 / rooms));
     for sent in futures::future::join_all(sends).await {
         sent?;
     }
