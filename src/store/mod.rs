@@ -21,6 +21,35 @@ pub struct NewChatMessage {
     pub ts_ms: u64,
 }
 
+/// A `chat_messages` row as both stores read it back.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChatRow {
+    id: i64,
+    user_id: String,
+    user_name: String,
+    text: String,
+    ts_ms: i64,
+}
+
+impl From<ChatRow> for ChatMsg {
+    fn from(row: ChatRow) -> Self {
+        ChatMsg {
+            id: row.id as u64,
+            from: guildhall_protocol::UserRef {
+                id: row.user_id,
+                name: row.user_name,
+            },
+            text: row.text,
+            ts: row.ts_ms as u64,
+        }
+    }
+}
+
+/// History rows come newest first (so LIMIT keeps the newest); pages go out oldest first.
+pub(crate) fn oldest_first(rows: Vec<ChatRow>) -> Vec<ChatMsg> {
+    rows.into_iter().rev().map(ChatMsg::from).collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]

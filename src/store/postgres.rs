@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use guildhall_protocol::{ChatMsg, UserRef};
+use guildhall_protocol::ChatMsg;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Executor, PgPool, Row};
+use sqlx::{Executor, PgPool};
 
-use super::{NewChatMessage, Store, StoreError};
+use super::{oldest_first, ChatRow, NewChatMessage, Store, StoreError};
 
 /// Upper bound on pooled connections: the group-commit writer needs one, history reads share
 /// the rest, and a shared server has other clients to serve.
@@ -166,7 +166,7 @@ impl Store for PostgresStore {
         let before = before
             .map(|b| b.min(i64::MAX as u64) as i64)
             .unwrap_or(i64::MAX);
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, ChatRow>(
             "SELECT id, user_id, user_name, text, ts_ms FROM chat_messages \
              WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
@@ -175,23 +175,7 @@ impl Store for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut msgs = rows
-            .iter()
-            .map(|row| {
-                Ok(ChatMsg {
-                    id: row.try_get::<i64, _>("id")? as u64,
-                    from: UserRef {
-                        id: row.try_get("user_id")?,
-                        name: row.try_get("user_name")?,
-                    },
-                    text: row.try_get("text")?,
-                    ts: row.try_get::<i64, _>("ts_ms")? as u64,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        // Fetched newest first so LIMIT keeps the newest; pages are delivered oldest first.
-        msgs.reverse();
-        Ok(msgs)
+        Ok(oldest_first(rows))
     }
 
     async fn health(&self) -> Result<(), StoreError> {

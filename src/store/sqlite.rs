@@ -6,11 +6,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use guildhall_protocol::{ChatMsg, UserRef};
+use guildhall_protocol::ChatMsg;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
-use super::{NewChatMessage, Store, StoreError};
+use super::{oldest_first, ChatRow, NewChatMessage, Store, StoreError};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -75,7 +75,7 @@ impl Store for SqliteStore {
         let before = before
             .map(|b| b.min(i64::MAX as u64) as i64)
             .unwrap_or(i64::MAX);
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, ChatRow>(
             "SELECT id, user_id, user_name, text, ts_ms FROM chat_messages \
              WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
         )
@@ -84,22 +84,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut msgs = rows
-            .iter()
-            .map(|row| {
-                Ok(ChatMsg {
-                    id: row.try_get::<i64, _>("id")? as u64,
-                    from: UserRef {
-                        id: row.try_get("user_id")?,
-                        name: row.try_get("user_name")?,
-                    },
-                    text: row.try_get("text")?,
-                    ts: row.try_get::<i64, _>("ts_ms")? as u64,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        msgs.reverse();
-        Ok(msgs)
+        Ok(oldest_first(rows))
     }
 
     async fn health(&self) -> Result<(), StoreError> {
