@@ -30,5 +30,6 @@ run rooms            --duration 5 rooms --rooms 200 --members 50 --rate 2
 run cluster          --duration 5 cluster --nodes 3 --subscribers 3000 --rate 167
 run bare-half        --duration 5 bare --subscribers 1000 --rate 500
 run bare-rooms       --duration 5 bare --subscribers 1000 --rate 20
+run bare-cluster     --duration 5 bare --subscribers 3000 --rate 167
 
 python3 loadtest/medians.py "$OUT"
