@@ -179,10 +179,6 @@ impl<T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> IdemCache<
         });
     }
 
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }

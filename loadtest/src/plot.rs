@@ -322,15 +322,7 @@ fn percentile_label(decades: u32) -> String {
 
 /// 2000000 → "2,000,000".
 fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::report::group_thousands(&n.to_string())
 }
 
 /// Microseconds as milliseconds with three significant digits (at most three decimals).

@@ -264,7 +264,8 @@ fn fmt_num(x: f64) -> String {
     out
 }
 
-fn group_thousands(digits: &str) -> String {
+/// Digits grouped by thousands: "2000000" → "2,000,000".
+pub(crate) fn group_thousands(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {

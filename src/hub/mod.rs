@@ -68,14 +68,6 @@ impl Rooms {
     pub fn get(&self, name: &str) -> Option<Arc<RoomState>> {
         self.map.get(name).map(|r| r.clone())
     }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
 }
 
 impl EventSink for Rooms {

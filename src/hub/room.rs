@@ -96,10 +96,6 @@ impl RoomState {
         self.members.load().is_empty()
     }
 
-    pub fn member_count(&self) -> usize {
-        self.members.load().len()
-    }
-
     /// Hands a log event to every local member. Encoding happens once per codec, inside
     /// the first member's send.
     pub fn fan_out(&self, event: &Arc<LogEvent>) {

@@ -86,10 +86,6 @@ impl Outbox {
     pub fn close(&self) {
         self.queue.close();
     }
-
-    pub fn closer(&self) -> &Arc<Closer> {
-        &self.closer
-    }
 }
 
 /// An authenticated connection as the hub sees it.

@@ -110,10 +110,6 @@ impl ConnRegistry {
             ip,
         })
     }
-
-    pub fn user_connections(&self, user: &str) -> usize {
-        self.per_user.get(user).map(|c| *c).unwrap_or(0)
-    }
 }
 
 impl Drop for UserSlot {

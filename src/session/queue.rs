@@ -81,16 +81,21 @@ impl FrameQueue {
         }
     }
 
-    /// Moves whatever is queued into `batch`; false when nothing was.
+    /// Moves whatever is queued to the end of `batch`; false when nothing was. An empty batch
+    /// trades buffers with the queue (no copy); a non-empty one has the frames appended.
     pub fn try_take(&self, batch: &mut VecDeque<Message>) -> bool {
-        if batch.capacity() > KEEP_CAPACITY {
+        if batch.is_empty() && batch.capacity() > KEEP_CAPACITY {
             *batch = VecDeque::new();
         }
         let mut state = self.state.lock();
         if state.frames.is_empty() {
             return false;
         }
-        std::mem::swap(&mut state.frames, batch);
+        if batch.is_empty() {
+            std::mem::swap(&mut state.frames, batch);
+        } else {
+            batch.append(&mut state.frames);
+        }
         true
     }
 
@@ -156,6 +161,18 @@ mod tests {
         assert!(q.take(&mut batch).await, "the backlog is still written");
         batch.clear();
         assert!(!q.take(&mut batch).await);
+    }
+
+    #[test]
+    fn a_non_empty_batch_gets_the_queue_appended() {
+        let q = FrameQueue::new(8);
+        let mut batch = VecDeque::from([frame(1)]);
+        q.push(frame(2));
+        q.push(frame(3));
+        assert!(q.try_take(&mut batch));
+        let got: Vec<_> = batch.iter().map(|m| m.clone().into_data()[0]).collect();
+        assert_eq!(got, [1, 2, 3], "in order, nothing lost");
+        assert!(q.is_empty());
     }
 
     #[test]

@@ -52,10 +52,7 @@ pub async fn run(
                 _ = closer.token().cancelled() => break,
                 _ = tokio::time::sleep_until(due) => {}
             }
-            let mut more = VecDeque::new();
-            if queue.try_take(&mut more) {
-                batch.extend(more);
-            }
+            queue.try_take(&mut batch);
         }
         let written = tokio::select! {
             biased;
@@ -83,14 +80,9 @@ pub async fn run(
         // A draining node still delivers what it had queued (acks included); a slow consumer's
         // queue is exactly what it cannot take, so it only gets the close frame.
         if code != close::SLOW_CONSUMER {
+            queue.try_take(&mut batch);
             for frame in batch.drain(..) {
                 sink.feed(frame).await?;
-            }
-            let mut rest = VecDeque::new();
-            if queue.try_take(&mut rest) {
-                for frame in rest {
-                    sink.feed(frame).await?;
-                }
             }
         }
         sink.send(Message::Close(Some(CloseFrame {
