@@ -547,3 +547,20 @@ async fn codec_query_parameter_sets_the_codec_of_pushes() {
     assert!(refused.is_err(), "?codec=xml should be refused");
     assert_server_serves(&server).await;
 }
+
+#[tokio::test]
+async fn a_frame_over_the_transport_limit_closes_1009_and_spares_others() {
+    let server = TestServer::start().await;
+    let mut client = server.client("big", Codec::Json).await;
+    let huge = format!(
+        r#"{{"op":"ping","d":{{"pad":"{}"}}}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    client.send_raw(Message::Text(huge.into())).await;
+    assert_eq!(
+        client.expect_close().await,
+        guildhall_protocol::close::MESSAGE_TOO_BIG
+    );
+    let mut other = server.client("small", Codec::Json).await;
+    assert_eq!(other.request("ping", json!({})).await["ok"], true);
+}
