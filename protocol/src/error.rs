@@ -14,9 +14,9 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// The token is missing, expired or badly signed, or an op came before `hello`.
     Unauthorized,
-    /// The user may not do this here.
+    /// The user may not do this here. In a guild, `msg` names the missing permission.
     Forbidden,
-    /// The room or message does not exist, or the room kind is not served.
+    /// The room, guild, member, invite or application does not exist, or the room kind is not served.
     NotFound,
     /// Too many requests: retry after `retry_ms`.
     RateLimited,
@@ -28,7 +28,7 @@ pub enum ErrorCode {
     Filtered,
     /// The same text was just sent to the same room.
     Spam,
-    /// The op needs membership of a room the connection has not joined.
+    /// The op needs membership of a room the connection has not joined, or of a guild the user is not in.
     NotMember,
     /// A field has a value outside its allowed range or form.
     Invalid,
@@ -38,6 +38,13 @@ pub enum ErrorCode {
     Unavailable,
     /// An unexpected server fault; details are in the server log, never in the reply.
     Internal,
+    /// A wallet or vault balance would go below zero; nothing was done.
+    InsufficientFunds,
+    /// A capacity, officer count, daily donation limit or vault cap would be exceeded; `msg` says which.
+    LimitReached,
+    /// The op contradicts current state: a name or tag taken, already in a guild, already applied or
+    /// invited, a transfer already pending.
+    Conflict,
 }
 
 impl ErrorCode {
@@ -60,6 +67,9 @@ impl ErrorCode {
             Self::ConnLimit => "conn_limit",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::InsufficientFunds => "insufficient_funds",
+            Self::LimitReached => "limit_reached",
+            Self::Conflict => "conflict",
         }
     }
 }

@@ -10,11 +10,13 @@ pub mod close;
 pub mod codec;
 pub mod envelope;
 pub mod error;
+pub mod guild;
 pub mod ops;
 
 pub use codec::{Codec, DecodeError};
 pub use envelope::{ClientFrame, Push, Reply};
 pub use error::{ErrorBody, ErrorCode};
+pub use guild::*;
 pub use ops::*;
 
 /// The protocol version a client names in `hello.v`.

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::guild::GuildOp;
+
 /// Op names, as they appear in `op`.
 pub mod op {
     pub const HELLO: &str = "hello";
@@ -12,6 +14,31 @@ pub mod op {
     pub const ROOM_LEAVE: &str = "room.leave";
     pub const CHAT_SEND: &str = "chat.send";
     pub const CHAT_HISTORY: &str = "chat.history";
+    pub const GUILD_CREATE: &str = "guild.create";
+    pub const GUILD_GET: &str = "guild.get";
+    pub const GUILD_EDIT: &str = "guild.edit";
+    pub const GUILD_SEARCH: &str = "guild.search";
+    pub const GUILD_JOIN: &str = "guild.join";
+    pub const GUILD_APPLY: &str = "guild.apply";
+    pub const GUILD_APPLICATIONS: &str = "guild.applications";
+    pub const GUILD_REVIEW: &str = "guild.review";
+    pub const GUILD_INVITE: &str = "guild.invite";
+    pub const GUILD_INVITES: &str = "guild.invites";
+    pub const GUILD_ACCEPT: &str = "guild.accept";
+    pub const GUILD_DECLINE: &str = "guild.decline";
+    pub const GUILD_LEAVE: &str = "guild.leave";
+    pub const GUILD_KICK: &str = "guild.kick";
+    pub const GUILD_PROMOTE: &str = "guild.promote";
+    pub const GUILD_DEMOTE: &str = "guild.demote";
+    pub const GUILD_TRANSFER: &str = "guild.transfer";
+    pub const GUILD_TRANSFER_CANCEL: &str = "guild.transfer_cancel";
+    pub const GUILD_DISBAND: &str = "guild.disband";
+    pub const GUILD_PROTECT: &str = "guild.protect";
+    pub const GUILD_DONATE: &str = "guild.donate";
+    pub const GUILD_PAYOUT: &str = "guild.payout";
+    pub const GUILD_VAULT: &str = "guild.vault";
+    pub const GUILD_STATUS: &str = "guild.status";
+    pub const WALLET_GET: &str = "wallet.get";
 }
 
 /// Event names, as they appear in `ev`.
@@ -19,6 +46,21 @@ pub mod ev {
     pub const CHAT_MSG: &str = "chat.msg";
     pub const ROOM_PRESENCE: &str = "room.presence";
     pub const ROOM_RESET: &str = "room.reset";
+    pub const GUILD_MEMBER_JOINED: &str = "guild.member_joined";
+    pub const GUILD_MEMBER_LEFT: &str = "guild.member_left";
+    pub const GUILD_MEMBER_KICKED: &str = "guild.member_kicked";
+    pub const GUILD_MEMBER_PROMOTED: &str = "guild.member_promoted";
+    pub const GUILD_MEMBER_DEMOTED: &str = "guild.member_demoted";
+    pub const GUILD_MEMBER_PRESENCE: &str = "guild.member_presence";
+    pub const GUILD_DONATION: &str = "guild.donation";
+    pub const GUILD_PAYOUT: &str = "guild.payout";
+    pub const GUILD_LEVEL_UP: &str = "guild.level_up";
+    pub const GUILD_PROFILE: &str = "guild.profile";
+    pub const GUILD_TRANSFER_PENDING: &str = "guild.transfer_pending";
+    pub const GUILD_TRANSFER_CANCELLED: &str = "guild.transfer_cancelled";
+    pub const GUILD_LEADER_CHANGED: &str = "guild.leader_changed";
+    pub const GUILD_AUTO_KICK_WARNING: &str = "guild.auto_kick_warning";
+    pub const GUILD_DISBANDED: &str = "guild.disbanded";
 }
 
 /// A parsed client op with its typed payload.
@@ -30,6 +72,8 @@ pub enum ClientOp {
     RoomLeave(RoomLeave),
     ChatSend(ChatSend),
     ChatHistory(ChatHistory),
+    /// A guild or wallet op (`guild.*`, `wallet.get`).
+    Guild(GuildOp),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,16 +90,8 @@ pub enum OpError {
 impl ClientOp {
     /// Picks the payload type by op name. An absent `d` reads as `{}`.
     pub fn parse(op_name: &str, d: &serde_json::Value) -> Result<Self, OpError> {
-        fn typed<T: serde::de::DeserializeOwned>(
-            op: &'static str,
-            d: &serde_json::Value,
-        ) -> Result<T, OpError> {
-            let result = if d.is_null() {
-                T::deserialize(&serde_json::Value::Object(Default::default()))
-            } else {
-                T::deserialize(d)
-            };
-            result.map_err(|source| OpError::Payload { op, source })
+        if let Some(guild_op) = GuildOp::parse(op_name, d) {
+            return guild_op.map(Self::Guild);
         }
         Ok(match op_name {
             op::HELLO => Self::Hello(typed(op::HELLO, d)?),
@@ -70,8 +106,29 @@ impl ClientOp {
 
     /// Whether the op changes state, so that `idem` applies to it.
     pub fn is_mutating(&self) -> bool {
-        matches!(self, Self::ChatSend(_))
+        match self {
+            Self::ChatSend(_) => true,
+            Self::Guild(op) => op.is_mutating(),
+            Self::Hello(_)
+            | Self::Ping(_)
+            | Self::RoomJoin(_)
+            | Self::RoomLeave(_)
+            | Self::ChatHistory(_) => false,
+        }
     }
+}
+
+/// Decodes an op's payload as `T`; an absent (`null`) payload reads as `{}`.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(
+    op: &'static str,
+    d: &serde_json::Value,
+) -> Result<T, OpError> {
+    let result = if d.is_null() {
+        T::deserialize(&serde_json::Value::Object(Default::default()))
+    } else {
+        T::deserialize(d)
+    };
+    result.map_err(|source| OpError::Payload { op, source })
 }
 
 /// A position in a room's log: the epoch and the last offset seen.

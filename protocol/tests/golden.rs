@@ -22,23 +22,71 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use guildhall_protocol::{
-    close, ev, op, ChatHistoryPage, ChatMsg, ChatSent, ClientFrame, ClientOp, Codec, Done,
-    ErrorCode, HelloOk, Pong, Presence, Push, Reply, RoomJoined, RoomReset,
+    close, ev, op, ApplicationList, AutoKickWarning, ChatHistoryPage, ChatMsg, ChatSent,
+    ClientFrame, ClientOp, Codec, Disbanded, Donated, Donation, Done, ErrorCode, GuildInfo,
+    GuildList, GuildOp, HelloOk, InviteList, LeaderChanged, LevelUp, MemberJoined, MemberKicked,
+    MemberLeft, MemberPresence, MemberRoleChanged, PaidOut, Payout, Pong, Presence, ProfileChanged,
+    Push, Reply, RoleChanged, RoomJoined, RoomReset, TransferCancelled, TransferPending, VaultView,
+    Wallet,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 const README: &str = include_str!("../README.md");
 
-const OPS: [&str; 6] = [
+const OPS: [&str; 31] = [
     op::HELLO,
     op::PING,
     op::ROOM_JOIN,
     op::ROOM_LEAVE,
     op::CHAT_SEND,
     op::CHAT_HISTORY,
+    op::GUILD_CREATE,
+    op::GUILD_GET,
+    op::GUILD_EDIT,
+    op::GUILD_SEARCH,
+    op::GUILD_JOIN,
+    op::GUILD_APPLY,
+    op::GUILD_APPLICATIONS,
+    op::GUILD_REVIEW,
+    op::GUILD_INVITE,
+    op::GUILD_INVITES,
+    op::GUILD_ACCEPT,
+    op::GUILD_DECLINE,
+    op::GUILD_LEAVE,
+    op::GUILD_KICK,
+    op::GUILD_PROMOTE,
+    op::GUILD_DEMOTE,
+    op::GUILD_TRANSFER,
+    op::GUILD_TRANSFER_CANCEL,
+    op::GUILD_DISBAND,
+    op::GUILD_PROTECT,
+    op::GUILD_DONATE,
+    op::GUILD_PAYOUT,
+    op::GUILD_VAULT,
+    op::GUILD_STATUS,
+    op::WALLET_GET,
 ];
-const EVENTS: [&str; 3] = [ev::CHAT_MSG, ev::ROOM_PRESENCE, ev::ROOM_RESET];
+const EVENTS: [&str; 18] = [
+    ev::CHAT_MSG,
+    ev::ROOM_PRESENCE,
+    ev::ROOM_RESET,
+    ev::GUILD_MEMBER_JOINED,
+    ev::GUILD_MEMBER_LEFT,
+    ev::GUILD_MEMBER_KICKED,
+    ev::GUILD_MEMBER_PROMOTED,
+    ev::GUILD_MEMBER_DEMOTED,
+    ev::GUILD_MEMBER_PRESENCE,
+    ev::GUILD_DONATION,
+    ev::GUILD_PAYOUT,
+    ev::GUILD_LEVEL_UP,
+    ev::GUILD_PROFILE,
+    ev::GUILD_TRANSFER_PENDING,
+    ev::GUILD_TRANSFER_CANCELLED,
+    ev::GUILD_LEADER_CHANGED,
+    ev::GUILD_AUTO_KICK_WARNING,
+    ev::GUILD_DISBANDED,
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -285,13 +333,58 @@ fn check_request(g: &Golden) -> Check {
     }
     // The typed payload must hold every field of the example, in the example's order.
     let (id, op, idem) = (frame.id, frame.op.as_str(), frame.idem.as_deref());
+    macro_rules! typed {
+        ($d:expr) => {
+            check_encodes_to(
+                g,
+                &TypedRequest {
+                    id,
+                    op,
+                    idem,
+                    d: $d,
+                },
+            )
+        };
+    }
     match &parsed {
-        ClientOp::Hello(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
-        ClientOp::Ping(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
-        ClientOp::RoomJoin(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
-        ClientOp::RoomLeave(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
-        ClientOp::ChatSend(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
-        ClientOp::ChatHistory(d) => check_encodes_to(g, &TypedRequest { id, op, idem, d }),
+        ClientOp::Hello(d) => typed!(d),
+        ClientOp::Ping(d) => typed!(d),
+        ClientOp::RoomJoin(d) => typed!(d),
+        ClientOp::RoomLeave(d) => typed!(d),
+        ClientOp::ChatSend(d) => typed!(d),
+        ClientOp::ChatHistory(d) => typed!(d),
+        ClientOp::Guild(guild_op) => {
+            ensure(guild_op.name() == g.name, || {
+                format!("GuildOp::name is {:?}", guild_op.name())
+            })?;
+            match guild_op {
+                GuildOp::Create(d) => typed!(d),
+                GuildOp::Get(d) => typed!(d),
+                GuildOp::Edit(d) => typed!(d),
+                GuildOp::Search(d) => typed!(d),
+                GuildOp::Join(d) => typed!(d),
+                GuildOp::Apply(d) => typed!(d),
+                GuildOp::Applications(d) => typed!(d),
+                GuildOp::Review(d) => typed!(d),
+                GuildOp::Invite(d) => typed!(d),
+                GuildOp::Invites(d) => typed!(d),
+                GuildOp::Accept(d) => typed!(d),
+                GuildOp::Decline(d) => typed!(d),
+                GuildOp::Leave(d) => typed!(d),
+                GuildOp::Kick(d) => typed!(d),
+                GuildOp::Promote(d) => typed!(d),
+                GuildOp::Demote(d) => typed!(d),
+                GuildOp::Transfer(d) => typed!(d),
+                GuildOp::TransferCancel(d) => typed!(d),
+                GuildOp::Disband(d) => typed!(d),
+                GuildOp::Protect(d) => typed!(d),
+                GuildOp::Donate(d) => typed!(d),
+                GuildOp::Payout(d) => typed!(d),
+                GuildOp::Vault(d) => typed!(d),
+                GuildOp::Status(d) => typed!(d),
+                GuildOp::WalletGet(d) => typed!(d),
+            }
+        }
     }
 }
 
@@ -309,6 +402,40 @@ fn check_reply(g: &Golden) -> Check {
         op::ROOM_LEAVE => check_typed::<Reply<Done>>(g, success),
         op::CHAT_SEND => check_typed::<Reply<ChatSent>>(g, success),
         op::CHAT_HISTORY => check_typed::<Reply<ChatHistoryPage>>(g, success),
+        op::GUILD_CREATE | op::GUILD_JOIN | op::GUILD_ACCEPT => {
+            check_typed::<Reply<GuildInfo>>(g, |r| {
+                success(r)?;
+                let info = r.d.as_ref().ok_or("no d")?;
+                ensure(info.role.is_some() && info.members.is_none(), || {
+                    "create, join and accept fill role, not members".to_owned()
+                })
+            })
+        }
+        op::GUILD_GET => check_typed::<Reply<GuildInfo>>(g, |r| {
+            success(r)?;
+            let info = r.d.as_ref().ok_or("no d")?;
+            ensure(info.members.is_some(), || "get fills members".to_owned())
+        }),
+        op::GUILD_EDIT => check_typed::<Reply<GuildInfo>>(g, success),
+        op::GUILD_SEARCH => check_typed::<Reply<GuildList>>(g, success),
+        op::GUILD_APPLICATIONS => check_typed::<Reply<ApplicationList>>(g, success),
+        op::GUILD_INVITES => check_typed::<Reply<InviteList>>(g, success),
+        op::GUILD_PROMOTE | op::GUILD_DEMOTE => check_typed::<Reply<RoleChanged>>(g, success),
+        op::GUILD_TRANSFER => check_typed::<Reply<TransferPending>>(g, success),
+        op::GUILD_DONATE => check_typed::<Reply<Donated>>(g, success),
+        op::GUILD_PAYOUT => check_typed::<Reply<PaidOut>>(g, success),
+        op::GUILD_VAULT => check_typed::<Reply<VaultView>>(g, success),
+        op::WALLET_GET => check_typed::<Reply<Wallet>>(g, success),
+        op::GUILD_APPLY
+        | op::GUILD_REVIEW
+        | op::GUILD_INVITE
+        | op::GUILD_DECLINE
+        | op::GUILD_LEAVE
+        | op::GUILD_KICK
+        | op::GUILD_TRANSFER_CANCEL
+        | op::GUILD_DISBAND
+        | op::GUILD_PROTECT
+        | op::GUILD_STATUS => check_typed::<Reply<Done>>(g, success),
         other => Err(format!("{other:?} is not an op")),
     }
 }
@@ -320,8 +447,69 @@ fn names_event_and_room<T>(push: &Push<'_, T>, name: &str) -> Check {
     ensure(push.room.is_some(), || "a push names its room".to_owned())
 }
 
+/// Guild events are room-log events of a `guild:` room.
+fn guild_event<T>(push: &Push<'_, T>, name: &str) -> Check {
+    names_event_and_room(push, name)?;
+    ensure(
+        push.room
+            .as_deref()
+            .is_some_and(|r| r.starts_with("guild:")),
+        || "a guild event belongs to a guild: room".to_owned(),
+    )?;
+    ensure(push.ep.is_some() && push.off.is_some(), || {
+        "a log event carries ep and off".to_owned()
+    })
+}
+
+fn check_guild_push(g: &Golden) -> Check {
+    let name = g.name.as_str();
+    match name {
+        ev::GUILD_MEMBER_JOINED => {
+            check_typed::<Push<'static, MemberJoined>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_MEMBER_LEFT => {
+            check_typed::<Push<'static, MemberLeft>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_MEMBER_KICKED => check_typed::<Push<'static, MemberKicked>>(g, |p| {
+            guild_event(p, name)?;
+            ensure(p.d.by.is_some() != p.d.auto, || {
+                "a kick names who kicked, or is automatic".to_owned()
+            })
+        }),
+        ev::GUILD_MEMBER_PROMOTED | ev::GUILD_MEMBER_DEMOTED => {
+            check_typed::<Push<'static, MemberRoleChanged>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_MEMBER_PRESENCE => {
+            check_typed::<Push<'static, MemberPresence>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_DONATION => check_typed::<Push<'static, Donation>>(g, |p| guild_event(p, name)),
+        ev::GUILD_PAYOUT => check_typed::<Push<'static, Payout>>(g, |p| guild_event(p, name)),
+        ev::GUILD_LEVEL_UP => check_typed::<Push<'static, LevelUp>>(g, |p| guild_event(p, name)),
+        ev::GUILD_PROFILE => {
+            check_typed::<Push<'static, ProfileChanged>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_TRANSFER_PENDING => {
+            check_typed::<Push<'static, TransferPending>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_TRANSFER_CANCELLED => {
+            check_typed::<Push<'static, TransferCancelled>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_LEADER_CHANGED => {
+            check_typed::<Push<'static, LeaderChanged>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_AUTO_KICK_WARNING => {
+            check_typed::<Push<'static, AutoKickWarning>>(g, |p| guild_event(p, name))
+        }
+        ev::GUILD_DISBANDED => check_typed::<Push<'static, Disbanded>>(g, |p| guild_event(p, name)),
+        other => Err(format!("{other:?} is not an event")),
+    }
+}
+
 fn check_push(g: &Golden) -> Check {
     let name = g.name.as_str();
+    if name.starts_with("guild.") {
+        return check_guild_push(g);
+    }
     match name {
         // Room-log events carry their position; presence does not.
         ev::CHAT_MSG => check_typed::<Push<'static, ChatMsg>>(g, |p| {
@@ -447,12 +635,15 @@ fn all_error_codes() -> Vec<ErrorCode> {
         ConnLimit,
         Unavailable,
         Internal,
+        InsufficientFunds,
+        LimitReached,
+        Conflict,
     ];
     for code in &all {
         match code {
             BadFrame | UnknownOp | UnsupportedVersion | Unauthorized | Forbidden | NotFound
             | RateLimited | TooLong | LinkRefused | Filtered | Spam | NotMember | Invalid
-            | ConnLimit | Unavailable | Internal => {}
+            | ConnLimit | Unavailable | Internal | InsufficientFunds | LimitReached | Conflict => {}
         }
     }
     all
