@@ -3,6 +3,7 @@
 
 pub mod chat_rules;
 pub mod filter;
+pub mod guild;
 pub mod links;
 pub mod room;
 pub mod send_window;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// The kinds of room the protocol names. Only chat channels and DMs are served so far; the
+/// The kinds of room the protocol names. Chat channels, DMs and guild rooms are served; the
 /// others are reserved so that clients get `not_found` rather than a silently empty room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoomKind {
@@ -116,8 +116,9 @@ pub enum AccessDenied {
     NotServed,
 }
 
-/// Who may enter a room. Public channels are open to every authenticated user; a DM only to
-/// its two users.
+/// Who may enter a room, as far as the name tells. Public channels are open to every
+/// authenticated user; a DM only to its two users; a guild room to the guild's members, which
+/// the guild service checks against the store.
 pub fn may_enter(room: &RoomName, user_id: &str) -> Result<(), AccessDenied> {
     match room.kind {
         RoomKind::Chan => Ok(()),
@@ -128,9 +129,8 @@ pub fn may_enter(room: &RoomName, user_id: &str) -> Result<(), AccessDenied> {
                 _ => Err(AccessDenied::Forbidden),
             }
         }
-        RoomKind::Guild | RoomKind::War | RoomKind::Raid | RoomKind::Stream => {
-            Err(AccessDenied::NotServed)
-        }
+        RoomKind::Guild => Ok(()),
+        RoomKind::War | RoomKind::Raid | RoomKind::Stream => Err(AccessDenied::NotServed),
     }
 }
 
