@@ -17,10 +17,12 @@ use crate::broker::redis::RedisBroker;
 use crate::broker::Broker;
 use crate::chat::ChatService;
 use crate::config::Config;
+use crate::guild::GuildService;
 use crate::hub::{Hub, Rooms};
 use crate::metrics::Metrics;
 use crate::services::Services;
 use crate::store::chat_writer::ChatWriter;
+use crate::store::guild::GuildDb;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
@@ -103,6 +105,21 @@ impl Server {
             }
         };
         let hub = Arc::new(Hub::new(rooms, broker));
+        let preset = config
+            .game
+            .resolve()
+            .context("resolving the [game] preset")?;
+        let guild_db = Arc::new(
+            GuildDb::open(&config)
+                .await
+                .context("opening the guild store")?,
+        );
+        let guilds = Arc::new(GuildService::new(
+            Arc::new(preset),
+            guild_db,
+            hub.clone(),
+            node_id.clone(),
+        ));
 
         let writer = ChatWriter::spawn(
             store.clone(),
@@ -128,6 +145,7 @@ impl Server {
             auth,
             hub,
             chat,
+            guilds,
             store,
             metrics,
             CancellationToken::new(),
@@ -165,6 +183,11 @@ impl Server {
         let ticks_stop = CancellationToken::new();
         background.spawn(presence_ticker(services.clone(), ticks_stop.clone()));
         background.spawn(sweeper(services.clone(), memory_broker, ticks_stop.clone()));
+        background.spawn(crate::guild::jobs::run(
+            services.guilds.clone(),
+            services.config.guilds.clone(),
+            ticks_stop.clone(),
+        ));
 
         let addr = listener.local_addr()?;
         tracing::info!(%addr, node = %services.node_id, store = services.store.kind(), broker = services.hub.broker.kind(), "serving ws://{addr}/ws");
@@ -204,6 +227,7 @@ impl Server {
         background.close();
         background.wait().await;
         services.store.close().await;
+        services.guilds.db().close().await;
         tracing::info!("stopped");
         Ok(())
     }

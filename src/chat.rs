@@ -14,7 +14,7 @@ use crate::broker::EventDraft;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::domain::chat_rules::{check_text, fingerprint, TextRefusal};
-use crate::domain::filter::{FilterHit, WordFilter};
+use crate::domain::filter::{FilterHit, FilterLevel, WordFilter};
 use crate::domain::send_window::{SendRefusal, SendRule, SendWindow};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
@@ -65,6 +65,7 @@ impl ChatService {
     }
 
     /// Sends a message to a room the sender has joined (`room` is the joined room's name).
+    /// `filter` replaces the configured profanity level (a guild's own setting).
     /// With an idempotency key, a message stored by an earlier attempt whose publish failed is
     /// published now instead of being stored twice.
     pub async fn send(
@@ -73,6 +74,7 @@ impl ChatService {
         room: &Arc<str>,
         text: &str,
         idem: Option<&str>,
+        filter: Option<FilterLevel>,
     ) -> Result<ChatSent, ErrorBody> {
         let pending_key = idem.map(|k| (user.id.clone(), k.to_owned()));
         if let Some(key) = &pending_key {
@@ -89,7 +91,7 @@ impl ChatService {
             text,
             self.config.chat.max_chars,
             &self.filter,
-            self.config.filter_for(room),
+            filter.unwrap_or_else(|| self.config.filter_for(room)),
         )
         .map_err(text_error)?;
         let now = now_ms();

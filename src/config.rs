@@ -13,6 +13,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::filter::FilterLevel;
+use crate::domain::guild::preset::{Preset, PresetError};
 
 /// A value that must never reach a log line.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +70,13 @@ pub struct Config {
     pub chat: ChatConfig,
     pub rooms: RoomsConfig,
     pub store: StoreConfig,
+    /// The game preset and a studio's overrides of it (`[game] preset = "krog"`, then any
+    /// preset key: `capacity = 60`, `[game.vault] cap = 80000`).
+    pub game: GameConfig,
+    pub guilds: GuildsConfig,
+    /// Key of the server-to-server API (`/api`), sent as `Authorization: Bearer <key>`. Absent
+    /// means the API answers 503: nothing there is open without a key.
+    pub api_key: Option<Secret>,
     /// How long a drain waits for connections to close and writes to flush, ms.
     pub shutdown_grace_ms: u64,
 }
@@ -90,6 +98,9 @@ impl Default for Config {
             chat: ChatConfig::default(),
             rooms: RoomsConfig::default(),
             store: StoreConfig::default(),
+            game: GameConfig::default(),
+            guilds: GuildsConfig::default(),
+            api_key: None,
             shutdown_grace_ms: 5_000,
         }
     }
@@ -219,6 +230,61 @@ impl Default for StoreConfig {
         Self {
             batch_max: 256,
             write_timeout_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GameConfig {
+    /// `supasnake` (default), `krog` or `datavism`.
+    #[serde(default = "default_game")]
+    pub preset: String,
+    /// Any key of the preset, replacing its value (objects merge key by key).
+    #[serde(flatten)]
+    pub overrides: serde_json::Map<String, serde_json::Value>,
+}
+
+fn default_game() -> String {
+    "supasnake".to_owned()
+}
+
+impl Default for GameConfig {
+    fn default() -> Self {
+        Self {
+            preset: default_game(),
+            overrides: serde_json::Map::new(),
+        }
+    }
+}
+
+impl GameConfig {
+    /// The preset with the overrides applied, checked.
+    pub fn resolve(&self) -> Result<Preset, PresetError> {
+        Preset::resolve(
+            &self.preset,
+            &serde_json::Value::Object(self.overrides.clone()),
+        )
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GuildsConfig {
+    /// How often the time-based rules run (probation, auto-kick, transfers), ms.
+    pub jobs_every_ms: u64,
+    /// How long a node holds the jobs lease without renewing it, ms; another node takes the
+    /// jobs over this long after the holder stops.
+    pub lease_ms: u64,
+    /// How long a node may go without heartbeating before the presence it set is cleared, ms.
+    pub node_timeout_ms: u64,
+}
+
+impl Default for GuildsConfig {
+    fn default() -> Self {
+        Self {
+            jobs_every_ms: 30_000,
+            lease_ms: 90_000,
+            node_timeout_ms: 60_000,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod guild;
 pub mod http;
 pub mod hub;
 pub mod idem;

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Authenticator;
 use crate::chat::ChatService;
 use crate::config::Config;
+use crate::guild::GuildService;
 use crate::hub::Hub;
 use crate::idem::{IdemCache, SharedIdem};
 use crate::metrics::Metrics;
@@ -21,6 +22,7 @@ pub struct Services {
     pub auth: Authenticator,
     pub hub: Arc<Hub>,
     pub chat: ChatService,
+    pub guilds: Arc<GuildService>,
     pub store: Arc<dyn Store>,
     /// First results of mutating ops by (user, idem), as the reply's `d`.
     pub idem: IdemCache<serde_json::Value>,
@@ -41,6 +43,7 @@ impl Services {
         auth: Authenticator,
         hub: Arc<Hub>,
         chat: ChatService,
+        guilds: Arc<GuildService>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
@@ -55,6 +58,7 @@ impl Services {
             auth,
             hub,
             chat,
+            guilds,
             store,
             idem,
             metrics,

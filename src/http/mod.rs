@@ -1,5 +1,6 @@
-//! HTTP routes: the WebSocket upgrade and the operational endpoints.
+//! HTTP routes: the WebSocket upgrade, the operational endpoints and the server-to-server API.
 
+pub mod api;
 mod health;
 mod ws;
 
@@ -16,5 +17,6 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .merge(api::routes())
         .with_state(services)
 }

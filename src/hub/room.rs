@@ -1,6 +1,7 @@
 //! One room on this node: its local members (a copy-on-write list, so fan-out reads it without
 //! blocking joins) and its presence.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -19,6 +20,9 @@ use guildhall_protocol::close;
 pub struct Membership {
     pub session: Arc<SessionHandle>,
     pub gate: Gate,
+    /// Set when the room removed this member (kicked from a guild, the guild disbanded); the
+    /// session finds out on its next send there.
+    evicted: AtomicBool,
 }
 
 impl Membership {
@@ -26,7 +30,12 @@ impl Membership {
         Self {
             session,
             gate: Gate::default(),
+            evicted: AtomicBool::new(false),
         }
+    }
+
+    pub fn is_evicted(&self) -> bool {
+        self.evicted.load(Ordering::Acquire)
     }
 
     pub fn send_event(&self, event: &Arc<LogEvent>) {
@@ -41,6 +50,27 @@ impl Membership {
             Offer::Held => {}
             Offer::Overflow => self.session.close(close::SLOW_CONSUMER, "slow consumer"),
         }
+    }
+}
+
+/// Who a room event removes from the room.
+#[derive(Clone, Copy)]
+enum Evict<'a> {
+    User(&'a str),
+    All,
+}
+
+fn evicts(event: &LogEvent) -> Option<Evict<'_>> {
+    use guildhall_protocol::ev;
+    match &*event.ev {
+        ev::GUILD_MEMBER_KICKED | ev::GUILD_MEMBER_LEFT => event
+            .d
+            .get("user")
+            .and_then(|u| u.get("id"))
+            .and_then(|id| id.as_str())
+            .map(Evict::User),
+        ev::GUILD_DISBANDED => Some(Evict::All),
+        _ => None,
     }
 }
 
@@ -107,6 +137,36 @@ impl RoomState {
         }
         for member in self.members.load().iter() {
             member.offer(event);
+        }
+        // Membership events of a guild room end the removed members' live view of it on every
+        // node at once: each node sees the event in its own copy of the log.
+        if let Some(who) = evicts(event) {
+            self.evict(who);
+        }
+    }
+
+    /// Whether a user still has a connection in this room on this node.
+    pub fn has_user(&self, user_id: &str) -> bool {
+        self.members
+            .load()
+            .iter()
+            .any(|m| &*m.session.user.id == user_id)
+    }
+
+    fn evict(&self, who: Evict<'_>) {
+        let gone: Vec<Arc<Membership>> = self
+            .members
+            .load()
+            .iter()
+            .filter(|m| match who {
+                Evict::All => true,
+                Evict::User(id) => &*m.session.user.id == id,
+            })
+            .cloned()
+            .collect();
+        for member in gone {
+            member.evicted.store(true, Ordering::Release);
+            self.remove(&member);
         }
     }
 

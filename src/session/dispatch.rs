@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use guildhall_protocol::{
-    close, ChatHistory, ChatHistoryPage, ChatSent, ClientOp, Codec, Done, ErrorBody, ErrorCode,
-    Hello, HelloOk, Pong, Resumed, RoomJoin, RoomJoined, UserRef, PROTOCOL_VERSION,
+    close, ApplicationList, ChatHistory, ChatHistoryPage, ChatSent, ClientOp, Codec, Donated, Done,
+    ErrorBody, ErrorCode, GuildInfo, GuildList, Hello, HelloOk, InviteList, PaidOut, Pong, Resumed,
+    RoleChanged, RoomJoin, RoomJoined, TransferPending, UserRef, VaultView, Wallet,
+    PROTOCOL_VERSION,
 };
 use serde::Serialize;
 
@@ -13,8 +15,10 @@ use super::handle::SessionHandle;
 use super::{Connection, Flow};
 use crate::chat::internal;
 use crate::clock::now_ms;
-use crate::domain::room::{may_enter, AccessDenied, RoomName, RoomNameError};
-use crate::hub::PendingJoin;
+use crate::domain::guild::profile::MemberPresence;
+use crate::domain::room::{may_enter, AccessDenied, RoomKind, RoomName, RoomNameError};
+use crate::guild::guild_of_room;
+use crate::hub::{Joined, PendingJoin};
 
 /// A successful result of any op, as it goes on the wire (the variant adds no tag).
 #[derive(Clone, Debug, Serialize)]
@@ -26,6 +30,16 @@ pub enum ReplyBody {
     Done(Done),
     Sent(ChatSent),
     History(ChatHistoryPage),
+    GuildInfo(Box<GuildInfo>),
+    GuildList(GuildList),
+    Applications(ApplicationList),
+    Invites(InviteList),
+    RoleChanged(RoleChanged),
+    Transfer(TransferPending),
+    Donated(Donated),
+    PaidOut(PaidOut),
+    Vault(VaultView),
+    Wallet(Wallet),
 }
 
 impl Connection {
@@ -94,25 +108,45 @@ impl Connection {
             ClientOp::Ping(_) => Ok(ReplyBody::Pong(Pong { t: now_ms() })),
             ClientOp::RoomLeave(leave) => {
                 if let Some(joined) = self.rooms.remove(leave.room.as_str()) {
-                    self.services.hub.leave(&joined).await;
+                    self.left(session, &joined).await;
                 }
                 Ok(ReplyBody::Done(Done {}))
             }
             ClientOp::ChatSend(send) => {
-                let Some((room, _)) = self.rooms.get_key_value(send.room.as_str()) else {
+                let Some((room, joined)) = self.rooms.get_key_value(send.room.as_str()) else {
                     return Err(ErrorBody::new(
                         ErrorCode::NotMember,
                         "join the room before sending to it",
                     ));
                 };
                 let room = room.clone();
+                if joined.membership.is_evicted() {
+                    // Removed from the room (kicked, left on another connection, disbanded).
+                    if let Some(joined) = self.rooms.remove(&room) {
+                        self.services.hub.leave(&joined).await;
+                    }
+                    return Err(ErrorBody::new(
+                        ErrorCode::NotMember,
+                        "you are no longer in this room",
+                    ));
+                }
+                let filter = match guild_of_room(&room) {
+                    Some(guild) => Some(
+                        self.services
+                            .guilds
+                            .chat_gate(guild, &session.user.id)
+                            .await?,
+                    ),
+                    None => None,
+                };
                 self.services
                     .chat
-                    .send(&session.user, &room, &send.text, idem)
+                    .send(&session.user, &room, &send.text, idem, filter)
                     .await
                     .map(ReplyBody::Sent)
             }
             ClientOp::ChatHistory(req) => self.history(session, req).await,
+            ClientOp::Guild(op) => self.guild_op(&session.user, op, idem).await,
             ClientOp::Hello(_) | ClientOp::RoomJoin(_) => {
                 Err(ErrorBody::new(ErrorCode::Internal, "misrouted op"))
             }
@@ -325,6 +359,14 @@ impl Connection {
         since: Option<(&str, u64)>,
     ) -> Result<PendingJoin, ErrorBody> {
         let name = checked_room(room, &session.user.id)?;
+        if name.kind == RoomKind::Guild {
+            let guild = guild_of_room(name.as_str())
+                .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, "no such guild"))?;
+            self.services
+                .guilds
+                .may_enter(guild, &session.user.id)
+                .await?;
+        }
         self.services
             .hub
             .join(session, name.as_str(), since)
@@ -340,7 +382,35 @@ impl Connection {
 
     fn open(&mut self, join: PendingJoin) {
         let joined = join.open();
+        if let (Some(guild), Some(session)) = (guild_of_room(&joined.room.name), &self.session) {
+            self.guild_presence(guild, session, MemberPresence::Online);
+        }
         self.rooms.insert(joined.room.name.clone(), joined);
+    }
+
+    /// Leaves a room; the last connection of a user to leave a guild room takes them offline.
+    pub(super) async fn left(&self, session: &Arc<SessionHandle>, joined: &Joined) {
+        self.services.hub.leave(joined).await;
+        if let Some(guild) = guild_of_room(&joined.room.name) {
+            if !joined.room.has_user(&session.user.id) {
+                self.guild_presence(guild, session, MemberPresence::Offline);
+            }
+        }
+    }
+
+    /// Presence is recorded off the connection's path: a slow store must not hold up a join.
+    fn guild_presence(&self, guild: i64, session: &Arc<SessionHandle>, state: MemberPresence) {
+        let services = self.services.clone();
+        let session = session.clone();
+        self.services.sessions.spawn(async move {
+            if let Err(e) = services
+                .guilds
+                .set_presence(guild, &session.user, state)
+                .await
+            {
+                tracing::debug!(error = %e.msg, guild, "guild presence not recorded");
+            }
+        });
     }
 }
 

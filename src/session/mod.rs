@@ -2,6 +2,7 @@
 //! here, op handlers in `dispatch.rs`, the socket writer in `writer.rs`.
 
 pub mod dispatch;
+mod guild_ops;
 pub mod handle;
 pub mod limits;
 pub mod queue;
@@ -252,8 +253,18 @@ impl Connection {
     }
 
     async fn cleanup(&mut self) {
-        for (_, joined) in self.rooms.drain() {
-            self.services.hub.leave(&joined).await;
+        let rooms: Vec<Joined> = self.rooms.drain().map(|(_, joined)| joined).collect();
+        match self.session.clone() {
+            Some(session) => {
+                for joined in &rooms {
+                    self.left(&session, joined).await;
+                }
+            }
+            None => {
+                for joined in &rooms {
+                    self.services.hub.leave(joined).await;
+                }
+            }
         }
         if self.session.take().is_some() {
             self.services.metrics.connections.decrement(1.0);

@@ -3,6 +3,7 @@
 
 pub mod chat_writer;
 pub mod conformance;
+pub mod guild;
 pub mod postgres;
 pub mod sqlite;
 

@@ -90,7 +90,7 @@ impl PostgresStore {
 /// Checks a schema name and returns it quoted. Only a narrow alphabet is accepted, so the name
 /// can be spliced into `SET`/`CREATE SCHEMA` (which take no bind parameters) without any way
 /// to escape the quotes.
-fn quote_schema(schema: &str) -> Result<String, StoreError> {
+pub(crate) fn quote_schema(schema: &str) -> Result<String, StoreError> {
     let valid = !schema.is_empty()
         && schema.len() <= MAX_SCHEMA_LEN
         && schema

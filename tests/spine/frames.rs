@@ -438,7 +438,10 @@ async fn room_names_are_checked() {
         (&long, "invalid"),
         ("", "invalid"),
         ("nope:1", "not_found"),
-        ("guild:1", "not_found"),
+        ("war:1", "not_found"),
+        // Guild rooms are for the guild's members: carol is in none.
+        ("guild:1", "forbidden"),
+        ("guild:abc", "not_found"),
         ("dm:alice:bob", "forbidden"),
         ("dm:bob:alice", "invalid"),
         ("dm:carol:alice", "invalid"),
