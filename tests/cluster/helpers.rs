@@ -362,3 +362,54 @@ pub fn chat_offsets(msgs: &[Value]) -> Vec<u64> {
         .map(|m| m["off"].as_u64().expect("off"))
         .collect()
 }
+
+/// The server-to-server API key the guild tests' nodes are configured with.
+pub const API_KEY: &str = "cluster-test-api-key";
+
+impl Cluster {
+    /// A node with the server-to-server API on (`GUILDHALL_API_KEY`).
+    pub async fn guild_node(&self, name: &str) -> Node {
+        self.node_with(name, &self.database_url, &[("GUILDHALL_API_KEY", API_KEY)])
+            .await
+    }
+
+    /// Runs a statement against the test's database; the rows it touched. Name tables with
+    /// the schema: `"{schema}".guild_transfers`.
+    pub async fn sql_exec(&self, sql: &str) -> u64 {
+        let pool = sqlx::PgPool::connect(&self.database_url)
+            .await
+            .expect("connect");
+        let done = sqlx::query(sql).execute(&pool).await.expect("sql");
+        pool.close().await;
+        done.rows_affected()
+    }
+
+    /// One BIGINT value from the test's database (`None` for SQL NULL).
+    pub async fn sql_i64(&self, sql: &str) -> Option<i64> {
+        let pool = sqlx::PgPool::connect(&self.database_url)
+            .await
+            .expect("connect");
+        let value: Option<i64> = sqlx::query_scalar(sql).fetch_one(&pool).await.expect("sql");
+        pool.close().await;
+        value
+    }
+}
+
+/// A call to the node's `/api` with the test API key.
+pub async fn api(node: &Node, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    http_json(node.addr, method, path, Some(API_KEY), body).await
+}
+
+/// Credits a user's wallet with DNA through `/api`; the new balance.
+pub async fn credit_dna(node: &Node, user: &str, amount: u64, idem: &str) -> u64 {
+    let body = json!({ "currency": "dna", "amount": amount, "idem": idem });
+    let (status, reply) = api(
+        node,
+        "POST",
+        &format!("/api/wallets/{user}/credit"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "credit {user}: {reply}");
+    reply["balance"].as_u64().expect("balance")
+}

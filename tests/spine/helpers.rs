@@ -17,6 +17,8 @@ mod client;
 pub use client::*;
 
 pub const SECRET: &str = "spine-test-secret";
+/// The server-to-server API key of test servers.
+pub const API_KEY: &str = "spine-test-api-key";
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -33,6 +35,7 @@ pub fn test_config(dir: &TempDir) -> Config {
         bind: "127.0.0.1:0".parse().expect("addr"),
         data_dir: dir.path().to_path_buf(),
         jwt_secret: Some(Secret::new(SECRET)),
+        api_key: Some(Secret::new(API_KEY)),
         ..Config::default()
     };
     config.chat.min_gap_ms = 0;
@@ -111,5 +114,21 @@ impl TestServer {
 
     pub async fn http_get(&self, path: &str) -> (u16, String) {
         http_get(self.addr, path).await
+    }
+
+    /// A call to the server-to-server API with the test key.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        http_json(self.addr, method, path, Some(API_KEY), body.as_ref()).await
+    }
+
+    /// Credits a wallet through the API.
+    pub async fn credit(&self, user: &str, currency: &str, amount: u64) -> Value {
+        let idem = format!("credit-{user}-{}", rand::random::<u64>());
+        let body = json!({ "currency": currency, "amount": amount, "idem": idem });
+        let (status, reply) = self
+            .api("POST", &format!("/api/wallets/{user}/credit"), Some(body))
+            .await;
+        assert_eq!(status, 200, "credit: {reply}");
+        reply
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests of one node on embedded defaults: real sockets, real SQLite.
 
+mod guild_helpers;
 mod helpers;
 
 mod auth;
@@ -9,6 +10,7 @@ mod drain;
 
 mod foreign_client;
 mod frames;
+mod guilds;
 mod idempotency;
 mod ops_endpoints;
 mod persistence;

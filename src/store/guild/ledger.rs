@@ -57,11 +57,7 @@ pub enum LedgerError {
 
 /// Applies an entry inside the caller's transaction.
 pub async fn apply(conn: &mut AnyConnection, e: &Entry<'_>) -> Result<Applied, LedgerError> {
-    if let Some(idem) = e.idem {
-        if let Some(first) = by_idem(conn, idem).await? {
-            return Ok(Applied::Duplicate(first));
-        }
-    }
+    // A write first: it takes SQLite's write lock before anything is read (see `lock_guild`).
     sqlx::query(
         "INSERT INTO accounts (account, currency, balance) VALUES ($1, $2, 0) \
          ON CONFLICT (account, currency) DO NOTHING",
@@ -70,6 +66,11 @@ pub async fn apply(conn: &mut AnyConnection, e: &Entry<'_>) -> Result<Applied, L
     .bind(e.currency)
     .execute(&mut *conn)
     .await?;
+    if let Some(idem) = e.idem {
+        if let Some(first) = by_idem(conn, idem).await? {
+            return Ok(Applied::Duplicate(first));
+        }
+    }
     // The condition keeps the balance non-negative under any concurrency: the row is locked
     // by the update, and the check is made on the value it changes.
     let balance: Option<i64> = sqlx::query_scalar(
