@@ -10,6 +10,8 @@ mod drain;
 
 mod foreign_client;
 mod frames;
+mod guild_economy;
+mod guild_progress;
 mod guilds;
 mod idempotency;
 mod ops_endpoints;
