@@ -377,6 +377,45 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
+    fn game_preset_overrides_from_file_and_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "g.toml",
+                r#"
+                [game]
+                preset = "supasnake"
+                capacity = 60
+                create_cost = 2500
+                [game.vault]
+                cap = 80000
+                [game.perks]
+                chat_level = 3
+                "#,
+            )?;
+            jail.set_env("GUILDHALL_GAME__CREATE_COST", "3000");
+            let config =
+                Config::load(Some(Path::new("g.toml")), &CliOverrides::default()).expect("loads");
+            let preset = config.game.resolve().expect("resolves");
+            assert_eq!(preset.capacity, 60);
+            assert_eq!(preset.create_cost, 3_000, "env over file");
+            assert_eq!(preset.vault.cap, 80_000);
+            assert_eq!(
+                preset.vault.daily_per_member, 10_000,
+                "unnamed keys keep the preset's"
+            );
+            assert_eq!(preset.perks.chat_level, 3);
+            assert_eq!(preset.perks.raid_level, 40);
+
+            jail.create_file("bad.toml", "[game]\ncapacty = 60\n")?;
+            let config =
+                Config::load(Some(Path::new("bad.toml")), &CliOverrides::default()).expect("loads");
+            assert!(config.game.resolve().is_err(), "a misspelt key is refused");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn secrets_never_print() {
         let config = Config {
             jwt_secret: Some(Secret::new("hunter2")),

@@ -22,6 +22,9 @@ async fn vault_rules(backend: Backend, codec: guildhall_protocol::Codec) {
     let mut leader = server.client("lead", codec).await;
     let guild = create_guild(server, &mut leader, "lead", "Vault Keepers", "VLT").await;
     let mut rec = joiner(server, "rec", codec, guild).await;
+    ok(&leader
+        .request("room.join", json!({ "room": format!("guild:{guild}") }))
+        .await);
     server.credit("rec", "dna", 30_000).await;
 
     // Recruits cannot donate, and say so.
@@ -46,6 +49,10 @@ async fn vault_rules(backend: Backend, codec: guildhall_protocol::Codec) {
         (Some(10_000), Some(20_000)),
         "{ctx}"
     );
+    let donation = leader.next_event("guild.donation").await;
+    assert_eq!(donation["d"]["user"]["id"], "rec", "{ctx}");
+    assert_eq!(donation["d"]["amount"], 10_000, "{ctx}");
+    assert_eq!(donation["d"]["vault"], 10_000, "{ctx}");
     let msg = refused(
         &rec.request("guild.donate", json!({ "guild": guild, "amount": 1 }))
             .await,
@@ -127,6 +134,10 @@ async fn vault_rules(backend: Backend, codec: guildhall_protocol::Codec) {
         )
         .await);
     assert_eq!(paid["vault"], 44_500, "{ctx}");
+    let payout = leader.next_event("guild.payout").await;
+    assert_eq!(payout["d"]["user"]["id"], "poor", "{ctx}");
+    assert_eq!(payout["d"]["by"]["id"], "lead", "{ctx}");
+    assert_eq!(payout["d"]["reason"], "war MVP", "{ctx}");
     assert_eq!(wallet_dna(&mut poor).await, 550, "{ctx}");
 
     // Every move is in the log members can read, with who and why.

@@ -124,6 +124,8 @@ async fn lifecycle(backend: Backend, codec: guildhall_protocol::Codec) {
             json!({ "guild": guild, "message": "War tonight" }),
         )
         .await);
+    let profile = alice.next_event("guild.profile").await;
+    assert_eq!(profile["d"]["guild"]["message"], "War tonight", "{ctx}");
     let msg = refused(
         &bob.request(
             "guild.edit",
