@@ -255,6 +255,7 @@ async fn sweeper(
             _ = stop.cancelled() => return,
             _ = tick.tick() => {
                 services.chat.sweep();
+                services.guilds.sweep();
                 services.idem.sweep();
                 if let Some(broker) = &broker {
                     broker.sweep();

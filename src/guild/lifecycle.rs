@@ -104,6 +104,8 @@ impl GuildService {
             .map_err(db_error)?;
         let info = self.info(&mut tx, id, false).await?;
         tx.commit().await.map_err(db_error)?;
+        // Their next hello today counts as a member's login.
+        self.logins_seen.remove(&user.id);
         Ok(GuildInfo {
             role: Some(p.leader().name.clone()),
             ..info

@@ -457,6 +457,8 @@ impl GuildService {
         guilds::add_members(tx, row.id, 1, now)
             .await
             .map_err(db_error)?;
+        // Their next hello today counts as a member's login.
+        self.logins_seen.remove(user);
         requests::clear_user(tx, user).await.map_err(db_error)
     }
 

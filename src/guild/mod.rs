@@ -18,6 +18,7 @@ pub mod views;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use dashmap::DashMap;
 use guildhall_protocol::ErrorBody;
 use serde::Serialize;
 
@@ -38,6 +39,9 @@ pub struct GuildService {
     node_id: Arc<str>,
     /// Guild names pass the same slur filter as chat.
     filter: WordFilter,
+    /// Users whose login was already counted today (by UTC day), so a reconnecting client's
+    /// hello costs no store read. Swept when the day changes.
+    logins_seen: DashMap<Arc<str>, progress::LoginSeen>,
 }
 
 /// The room of a guild.
@@ -58,7 +62,14 @@ impl GuildService {
             hub,
             node_id,
             filter: WordFilter::builtin(),
+            logins_seen: DashMap::new(),
         }
+    }
+
+    /// Forgets logins of earlier days.
+    pub fn sweep(&self) {
+        let today = crate::domain::guild::vault::day_of(now_ms());
+        self.logins_seen.retain(|_, seen| seen.day >= today);
     }
 
     pub fn db(&self) -> &Arc<GuildDb> {
