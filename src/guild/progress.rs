@@ -73,7 +73,8 @@ impl GuildService {
         }
         let mut tx = self.db.begin().await.map_err(db_error)?;
         let account = ledger::user_account(user);
-        let key = format!("api:{idem}");
+        // Keys are per wallet: two users' credits never collide on one key.
+        let key = format!("api:{user}:{idem}");
         let entry = Entry {
             account: &account,
             currency,

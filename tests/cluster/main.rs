@@ -4,4 +4,5 @@ mod helpers;
 
 mod chat;
 mod failures;
+mod guilds;
 mod presence;
