@@ -45,6 +45,11 @@ pub enum ErrorCode {
     /// The op contradicts current state: a name or tag taken, already in a guild, already applied or
     /// invited, a transfer already pending.
     Conflict,
+    /// The sender is muted in this room or everywhere; `retry_ms` is the time left, absent when the
+    /// mute is permanent.
+    Muted,
+    /// The user is banned from this room, or from the platform.
+    Banned,
 }
 
 impl ErrorCode {
@@ -70,6 +75,8 @@ impl ErrorCode {
             Self::InsufficientFunds => "insufficient_funds",
             Self::LimitReached => "limit_reached",
             Self::Conflict => "conflict",
+            Self::Muted => "muted",
+            Self::Banned => "banned",
         }
     }
 }

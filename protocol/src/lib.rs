@@ -11,12 +11,14 @@ pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod guild;
+pub mod moderation;
 pub mod ops;
 
 pub use codec::{Codec, DecodeError};
 pub use envelope::{ClientFrame, Push, Reply};
 pub use error::{ErrorBody, ErrorCode};
 pub use guild::*;
+pub use moderation::*;
 pub use ops::*;
 
 /// The protocol version a client names in `hello.v`.

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::guild::GuildOp;
+use crate::moderation::ModOp;
 
 /// Op names, as they appear in `op`.
 pub mod op {
@@ -39,6 +40,30 @@ pub mod op {
     pub const GUILD_VAULT: &str = "guild.vault";
     pub const GUILD_STATUS: &str = "guild.status";
     pub const WALLET_GET: &str = "wallet.get";
+    pub const MOD_MUTE: &str = "mod.mute";
+    pub const MOD_UNMUTE: &str = "mod.unmute";
+    pub const MOD_KICK: &str = "mod.kick";
+    pub const MOD_BAN: &str = "mod.ban";
+    pub const MOD_UNBAN: &str = "mod.unban";
+    pub const MOD_DELETE: &str = "mod.delete";
+    pub const MOD_MODE: &str = "mod.mode";
+    pub const MOD_PENALIZE: &str = "mod.penalize";
+    pub const MOD_PENALTIES: &str = "mod.penalties";
+    pub const MOD_AUDIT: &str = "mod.audit";
+    pub const MOD_REPORTS: &str = "mod.reports";
+    pub const MOD_CLAIM: &str = "mod.claim";
+    pub const MOD_RESOLVE: &str = "mod.resolve";
+    pub const MOD_ROOMS: &str = "mod.rooms";
+    pub const REPORT_CREATE: &str = "report.create";
+    pub const PENALTY_APPEAL: &str = "penalty.appeal";
+    pub const BLOCK_ADD: &str = "block.add";
+    pub const BLOCK_REMOVE: &str = "block.remove";
+    pub const BLOCK_LIST: &str = "block.list";
+    pub const MUTE_ADD: &str = "mute.add";
+    pub const MUTE_REMOVE: &str = "mute.remove";
+    pub const MUTE_LIST: &str = "mute.list";
+    pub const SETTINGS_GET: &str = "settings.get";
+    pub const SETTINGS_SET: &str = "settings.set";
 }
 
 /// Event names, as they appear in `ev`.
@@ -61,6 +86,9 @@ pub mod ev {
     pub const GUILD_LEADER_CHANGED: &str = "guild.leader_changed";
     pub const GUILD_AUTO_KICK_WARNING: &str = "guild.auto_kick_warning";
     pub const GUILD_DISBANDED: &str = "guild.disbanded";
+    pub const CHAT_DELETED: &str = "chat.deleted";
+    pub const ROOM_MODE: &str = "room.mode";
+    pub const ROOM_KICKED: &str = "room.kicked";
 }
 
 /// A parsed client op with its typed payload.
@@ -74,6 +102,9 @@ pub enum ClientOp {
     ChatHistory(ChatHistory),
     /// A guild or wallet op (`guild.*`, `wallet.get`).
     Guild(GuildOp),
+    /// A moderation or safety op (`mod.*`, `report.create`, `penalty.appeal`, `block.*`, `mute.*`,
+    /// `settings.*`).
+    Mod(ModOp),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +124,9 @@ impl ClientOp {
         if let Some(guild_op) = GuildOp::parse(op_name, d) {
             return guild_op.map(Self::Guild);
         }
+        if let Some(mod_op) = ModOp::parse(op_name, d) {
+            return mod_op.map(Self::Mod);
+        }
         Ok(match op_name {
             op::HELLO => Self::Hello(typed(op::HELLO, d)?),
             op::PING => Self::Ping(typed(op::PING, d)?),
@@ -109,6 +143,7 @@ impl ClientOp {
         match self {
             Self::ChatSend(_) => true,
             Self::Guild(op) => op.is_mutating(),
+            Self::Mod(op) => op.is_mutating(),
             Self::Hello(_)
             | Self::Ping(_)
             | Self::RoomJoin(_)

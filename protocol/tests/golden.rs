@@ -22,19 +22,20 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use guildhall_protocol::{
-    close, ev, op, ApplicationList, AutoKickWarning, ChatHistoryPage, ChatMsg, ChatSent,
-    ClientFrame, ClientOp, Codec, Disbanded, Donated, Donation, Done, ErrorCode, GuildInfo,
-    GuildList, GuildOp, HelloOk, InviteList, LeaderChanged, LevelUp, MemberJoined, MemberKicked,
-    MemberLeft, MemberPresence, MemberRoleChanged, PaidOut, Payout, Pong, Presence, ProfileChanged,
-    Push, Reply, RoleChanged, RoomJoined, RoomReset, TransferCancelled, TransferPending, VaultView,
-    Wallet,
+    close, ev, op, ApplicationList, AuditPage, AutoKickWarning, ChatDeleted, ChatHistoryPage,
+    ChatMsg, ChatSent, ClientFrame, ClientOp, Codec, Disbanded, Donated, Donation, Done, ErrorCode,
+    GuildInfo, GuildList, GuildOp, HelloOk, InviteList, LeaderChanged, LevelUp, LiveRooms,
+    MemberJoined, MemberKicked, MemberLeft, MemberPresence, MemberRoleChanged, ModMuted, ModOp,
+    PaidOut, Payout, Penalty, PenaltyList, PersonalMutes, Pong, Presence, ProfileChanged, Push,
+    Reply, Report, ReportCreated, ReportList, RoleChanged, RoomJoined, RoomKicked, RoomMode,
+    RoomReset, Settings, TransferCancelled, TransferPending, UserList, VaultView, Wallet,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 const README: &str = include_str!("../README.md");
 
-const OPS: [&str; 31] = [
+const OPS: [&str; 55] = [
     op::HELLO,
     op::PING,
     op::ROOM_JOIN,
@@ -66,8 +67,32 @@ const OPS: [&str; 31] = [
     op::GUILD_VAULT,
     op::GUILD_STATUS,
     op::WALLET_GET,
+    op::MOD_MUTE,
+    op::MOD_UNMUTE,
+    op::MOD_KICK,
+    op::MOD_BAN,
+    op::MOD_UNBAN,
+    op::MOD_DELETE,
+    op::MOD_MODE,
+    op::MOD_PENALIZE,
+    op::MOD_PENALTIES,
+    op::MOD_AUDIT,
+    op::MOD_REPORTS,
+    op::MOD_CLAIM,
+    op::MOD_RESOLVE,
+    op::MOD_ROOMS,
+    op::REPORT_CREATE,
+    op::PENALTY_APPEAL,
+    op::BLOCK_ADD,
+    op::BLOCK_REMOVE,
+    op::BLOCK_LIST,
+    op::MUTE_ADD,
+    op::MUTE_REMOVE,
+    op::MUTE_LIST,
+    op::SETTINGS_GET,
+    op::SETTINGS_SET,
 ];
-const EVENTS: [&str; 18] = [
+const EVENTS: [&str; 21] = [
     ev::CHAT_MSG,
     ev::ROOM_PRESENCE,
     ev::ROOM_RESET,
@@ -86,6 +111,9 @@ const EVENTS: [&str; 18] = [
     ev::GUILD_LEADER_CHANGED,
     ev::GUILD_AUTO_KICK_WARNING,
     ev::GUILD_DISBANDED,
+    ev::CHAT_DELETED,
+    ev::ROOM_MODE,
+    ev::ROOM_KICKED,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -385,6 +413,37 @@ fn check_request(g: &Golden) -> Check {
                 GuildOp::WalletGet(d) => typed!(d),
             }
         }
+        ClientOp::Mod(mod_op) => {
+            ensure(mod_op.name() == g.name, || {
+                format!("ModOp::name is {:?}", mod_op.name())
+            })?;
+            match mod_op {
+                ModOp::Mute(d) => typed!(d),
+                ModOp::Unmute(d) => typed!(d),
+                ModOp::Kick(d) => typed!(d),
+                ModOp::Ban(d) => typed!(d),
+                ModOp::Unban(d) => typed!(d),
+                ModOp::Delete(d) => typed!(d),
+                ModOp::Mode(d) => typed!(d),
+                ModOp::Penalize(d) => typed!(d),
+                ModOp::Penalties(d) => typed!(d),
+                ModOp::Audit(d) => typed!(d),
+                ModOp::Reports(d) => typed!(d),
+                ModOp::Claim(d) => typed!(d),
+                ModOp::Resolve(d) => typed!(d),
+                ModOp::Rooms(d) => typed!(d),
+                ModOp::ReportCreate(d) => typed!(d),
+                ModOp::Appeal(d) => typed!(d),
+                ModOp::BlockAdd(d) => typed!(d),
+                ModOp::BlockRemove(d) => typed!(d),
+                ModOp::BlockList(d) => typed!(d),
+                ModOp::MuteAdd(d) => typed!(d),
+                ModOp::MuteRemove(d) => typed!(d),
+                ModOp::MuteList(d) => typed!(d),
+                ModOp::SettingsGet(d) => typed!(d),
+                ModOp::SettingsSet(d) => typed!(d),
+            }
+        }
     }
 }
 
@@ -436,6 +495,40 @@ fn check_reply(g: &Golden) -> Check {
         | op::GUILD_DISBAND
         | op::GUILD_PROTECT
         | op::GUILD_STATUS => check_typed::<Reply<Done>>(g, success),
+        _ => check_mod_reply(g),
+    }
+}
+
+fn check_mod_reply(g: &Golden) -> Check {
+    match g.name.as_str() {
+        op::MOD_MUTE => check_typed::<Reply<ModMuted>>(g, success),
+        op::MOD_MODE => check_typed::<Reply<RoomMode>>(g, success),
+        op::MOD_PENALIZE => check_typed::<Reply<Penalty>>(g, |r| {
+            success(r)?;
+            let p = r.d.as_ref().ok_or("no d")?;
+            ensure((1..=5).contains(&p.step), || {
+                format!("step {} is off the ladder", p.step)
+            })
+        }),
+        op::MOD_PENALTIES => check_typed::<Reply<PenaltyList>>(g, success),
+        op::MOD_AUDIT => check_typed::<Reply<AuditPage>>(g, success),
+        op::MOD_REPORTS => check_typed::<Reply<ReportList>>(g, success),
+        op::MOD_CLAIM | op::MOD_RESOLVE => check_typed::<Reply<Report>>(g, success),
+        op::MOD_ROOMS => check_typed::<Reply<LiveRooms>>(g, success),
+        op::REPORT_CREATE => check_typed::<Reply<ReportCreated>>(g, success),
+        op::BLOCK_LIST => check_typed::<Reply<UserList>>(g, success),
+        op::MUTE_LIST => check_typed::<Reply<PersonalMutes>>(g, success),
+        op::SETTINGS_GET | op::SETTINGS_SET => check_typed::<Reply<Settings>>(g, success),
+        op::MOD_UNMUTE
+        | op::MOD_KICK
+        | op::MOD_BAN
+        | op::MOD_UNBAN
+        | op::MOD_DELETE
+        | op::PENALTY_APPEAL
+        | op::BLOCK_ADD
+        | op::BLOCK_REMOVE
+        | op::MUTE_ADD
+        | op::MUTE_REMOVE => check_typed::<Reply<Done>>(g, success),
         other => Err(format!("{other:?} is not an op")),
     }
 }
@@ -505,12 +598,23 @@ fn check_guild_push(g: &Golden) -> Check {
     }
 }
 
+/// Room-log events of any room: the moderation events.
+fn log_event<T>(push: &Push<'_, T>, name: &str) -> Check {
+    names_event_and_room(push, name)?;
+    ensure(push.ep.is_some() && push.off.is_some(), || {
+        "a log event carries ep and off".to_owned()
+    })
+}
+
 fn check_push(g: &Golden) -> Check {
     let name = g.name.as_str();
     if name.starts_with("guild.") {
         return check_guild_push(g);
     }
     match name {
+        ev::CHAT_DELETED => check_typed::<Push<'static, ChatDeleted>>(g, |p| log_event(p, name)),
+        ev::ROOM_MODE => check_typed::<Push<'static, RoomMode>>(g, |p| log_event(p, name)),
+        ev::ROOM_KICKED => check_typed::<Push<'static, RoomKicked>>(g, |p| log_event(p, name)),
         // Room-log events carry their position; presence does not.
         ev::CHAT_MSG => check_typed::<Push<'static, ChatMsg>>(g, |p| {
             names_event_and_room(p, name)?;
@@ -544,9 +648,17 @@ fn check_error(g: &Golden) -> Check {
         ensure(err.code.as_str() == g.name, || {
             format!("the code is {:?}, the label says {:?}", err.code, g.name)
         })?;
+        // `muted` carries retry_ms unless the mute is permanent; no other code has it.
         ensure(
-            (err.code == ErrorCode::RateLimited) == err.retry_ms.is_some(),
-            || "retry_ms comes with rate_limited, and only with it, in these examples".to_owned(),
+            match err.code {
+                ErrorCode::RateLimited => err.retry_ms.is_some(),
+                ErrorCode::Muted => true,
+                _ => err.retry_ms.is_none(),
+            },
+            || {
+                "retry_ms comes with rate_limited (always) and muted (when not permanent) only"
+                    .to_owned()
+            },
         )
     })
 }
@@ -638,12 +750,15 @@ fn all_error_codes() -> Vec<ErrorCode> {
         InsufficientFunds,
         LimitReached,
         Conflict,
+        Muted,
+        Banned,
     ];
     for code in &all {
         match code {
             BadFrame | UnknownOp | UnsupportedVersion | Unauthorized | Forbidden | NotFound
             | RateLimited | TooLong | LinkRefused | Filtered | Spam | NotMember | Invalid
-            | ConnLimit | Unavailable | Internal | InsufficientFunds | LimitReached | Conflict => {}
+            | ConnLimit | Unavailable | Internal | InsufficientFunds | LimitReached | Conflict
+            | Muted | Banned => {}
         }
     }
     all
