@@ -5,5 +5,6 @@ pub mod chat_rules;
 pub mod filter;
 pub mod guild;
 pub mod links;
+pub mod moderation;
 pub mod room;
 pub mod send_window;
