@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::guild::GuildService;
 use crate::hub::{Hub, Rooms};
 use crate::metrics::Metrics;
+use crate::moderation::ModerationService;
 use crate::services::Services;
 use crate::store::chat_writer::ChatWriter;
 use crate::store::guild::GuildDb;
@@ -116,10 +117,17 @@ impl Server {
         );
         let guilds = Arc::new(GuildService::new(
             Arc::new(preset),
-            guild_db,
+            guild_db.clone(),
             hub.clone(),
             node_id.clone(),
         ));
+        let moderation = ModerationService::new(
+            guild_db,
+            hub.clone(),
+            guilds.clone(),
+            config.moderation.clone(),
+        );
+        moderation.start().await.context("starting moderation")?;
 
         let writer = ChatWriter::spawn(
             store.clone(),
@@ -146,6 +154,7 @@ impl Server {
             hub,
             chat,
             guilds,
+            moderation,
             store,
             metrics,
             CancellationToken::new(),
@@ -256,6 +265,11 @@ async fn sweeper(
             _ = tick.tick() => {
                 services.chat.sweep();
                 services.guilds.sweep();
+                services.moderation.sweep();
+                // Picks up changes whose announcement a broker outage lost.
+                if let Err(e) = services.moderation.refresh().await {
+                    tracing::warn!(error = %e.msg, "refreshing moderation state failed");
+                }
                 services.idem.sweep();
                 if let Some(broker) = &broker {
                     broker.sweep();

@@ -25,9 +25,22 @@ pub struct User {
     pub id: Arc<str>,
     pub name: Arc<str>,
     pub roles: Roles,
+    /// The game says this player is a member of its community (subscribers, verified
+    /// accounts): who may speak in a members-only room.
+    pub member: bool,
+    /// When the player's account was created (ms), if the game says: panic mode lets only
+    /// accounts older than a configured age speak.
+    pub created_at_ms: Option<u64>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+impl User {
+    /// A platform moderator or admin (token roles).
+    pub fn is_moderator(&self) -> bool {
+        self.roles.moderator || self.roles.admin
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +48,12 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// See [`User::member`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub member: bool,
+    /// Account creation, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +147,8 @@ impl Authenticator {
             id: claims.sub.into(),
             name: name.into(),
             roles,
+            member: claims.member,
+            created_at_ms: claims.created_at.map(|s| s.saturating_mul(1000)),
         })
     }
 
@@ -139,19 +160,26 @@ impl Authenticator {
         roles: &[String],
         ttl_secs: u64,
     ) -> Result<String, AuthError> {
-        let key = self.encoding.as_ref().ok_or(AuthError::CannotMint)?;
-        if !is_valid_user_id(sub) {
-            return Err(AuthError::BadSubject);
-        }
         let claims = Claims {
             sub: sub.to_owned(),
             name: name.map(str::to_owned),
             exp: unix_now_secs() + ttl_secs,
             roles: roles.to_vec(),
+            member: false,
+            created_at: None,
         };
+        self.mint_claims(&claims)
+    }
+
+    /// Signs the given claims (HS256 only); for tools and tests that need every claim.
+    pub fn mint_claims(&self, claims: &Claims) -> Result<String, AuthError> {
+        let key = self.encoding.as_ref().ok_or(AuthError::CannotMint)?;
+        if !is_valid_user_id(&claims.sub) {
+            return Err(AuthError::BadSubject);
+        }
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &claims,
+            claims,
             key,
         )?)
     }
@@ -272,6 +300,8 @@ mod tests {
             name: Some("Pub".into()),
             exp,
             roles: vec!["admin".into()],
+            member: false,
+            created_at: None,
         };
         jsonwebtoken::encode(&Header::new(alg), &claims, &key).expect("sign")
     }

@@ -74,6 +74,7 @@ pub struct Config {
     /// preset key: `capacity = 60`, `[game.vault] cap = 80000`).
     pub game: GameConfig,
     pub guilds: GuildsConfig,
+    pub moderation: ModerationConfig,
     /// Key of the server-to-server API (`/api`), sent as `Authorization: Bearer <key>`. Absent
     /// means the API answers 503: nothing there is open without a key.
     pub api_key: Option<Secret>,
@@ -100,6 +101,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             game: GameConfig::default(),
             guilds: GuildsConfig::default(),
+            moderation: ModerationConfig::default(),
             api_key: None,
             shutdown_grace_ms: 5_000,
         }
@@ -285,6 +287,21 @@ impl Default for GuildsConfig {
             jobs_every_ms: 30_000,
             lease_ms: 90_000,
             node_timeout_ms: 60_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModerationConfig {
+    /// In panic mode only accounts at least this many days old (token claim `created_at`) speak.
+    pub panic_min_account_days: u32,
+}
+
+impl Default for ModerationConfig {
+    fn default() -> Self {
+        Self {
+            panic_min_account_days: 7,
         }
     }
 }

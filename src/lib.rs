@@ -25,6 +25,7 @@ pub mod http;
 pub mod hub;
 pub mod idem;
 pub mod metrics;
+pub mod moderation;
 pub mod services;
 pub mod session;
 pub mod store;

@@ -13,6 +13,7 @@ use crate::guild::GuildService;
 use crate::hub::Hub;
 use crate::idem::{IdemCache, SharedIdem};
 use crate::metrics::Metrics;
+use crate::moderation::ModerationService;
 use crate::session::limits::ConnRegistry;
 use crate::store::Store;
 
@@ -23,6 +24,7 @@ pub struct Services {
     pub hub: Arc<Hub>,
     pub chat: ChatService,
     pub guilds: Arc<GuildService>,
+    pub moderation: Arc<ModerationService>,
     pub store: Arc<dyn Store>,
     /// First results of mutating ops by (user, idem), as the reply's `d`.
     pub idem: IdemCache<serde_json::Value>,
@@ -44,6 +46,7 @@ impl Services {
         hub: Arc<Hub>,
         chat: ChatService,
         guilds: Arc<GuildService>,
+        moderation: Arc<ModerationService>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
@@ -59,6 +62,7 @@ impl Services {
             hub,
             chat,
             guilds,
+            moderation,
             store,
             idem,
             metrics,

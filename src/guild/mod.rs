@@ -30,6 +30,7 @@ use crate::hub::Hub;
 use crate::store::guild::{lock_guild, members, GuildDb, Tx};
 
 pub use errors::db_error;
+pub use presence::ChatGate;
 pub use progress::{LevelUpNote, RunCredit};
 
 pub struct GuildService {

@@ -10,7 +10,14 @@ use crate::domain::filter::FilterLevel;
 use crate::domain::guild::levels::chat_unlocked;
 use crate::domain::guild::profile::MemberPresence;
 use crate::domain::guild::roles::{permit, Action};
+use crate::moderation::GuildStanding;
 use crate::store::guild::{guilds, members};
+
+/// What the guild says about a message to its room.
+pub struct ChatGate {
+    pub filter: FilterLevel,
+    pub standing: GuildStanding,
+}
 
 impl GuildService {
     /// Guild rooms are for members only.
@@ -27,19 +34,36 @@ impl GuildService {
         }
     }
 
-    /// Whether `user` may chat in the guild's room now, and the guild's profanity filter.
-    /// Read from the store per message: a kick or a level change applies to the next one.
-    pub async fn chat_gate(&self, guild: i64, user: &str) -> Result<FilterLevel, errors::Body> {
+    /// Whether `user` may chat in the guild's room now, with the guild's profanity filter and
+    /// the speaker's standing for the room's modes. Read from the store per message: a kick or
+    /// a level change applies to the next one. Platform moderators speak in any guild room.
+    pub async fn chat_gate(&self, guild: i64, user: &User) -> Result<ChatGate, errors::Body> {
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        let member = members::get(&mut conn, guild, user)
+        let member = members::get(&mut conn, guild, &user.id)
             .await
-            .map_err(db_error)?
-            .ok_or_else(errors::not_member)?;
-        permit(&self.preset, &member.role, Action::Chat).map_err(errors::denied)?;
+            .map_err(db_error)?;
         let row = guilds::get(&mut conn, guild)
             .await
             .map_err(db_error)?
             .ok_or_else(errors::no_guild)?;
+        let filter = match row.profanity.as_str() {
+            "off" => FilterLevel::Off,
+            "strict" => FilterLevel::Strict,
+            _ => FilterLevel::Medium,
+        };
+        let Some(member) = member else {
+            if user.is_moderator() {
+                return Ok(ChatGate {
+                    filter,
+                    standing: GuildStanding {
+                        member: false,
+                        officer: true,
+                    },
+                });
+            }
+            return Err(errors::not_member());
+        };
+        permit(&self.preset, &member.role, Action::Chat).map_err(errors::denied)?;
         let level = u32::try_from(row.level).unwrap_or(0);
         if !chat_unlocked(&self.preset, level) {
             return Err(errors::forbidden(format!(
@@ -47,10 +71,12 @@ impl GuildService {
                 self.preset.perks.chat_level
             )));
         }
-        Ok(match row.profanity.as_str() {
-            "off" => FilterLevel::Off,
-            "strict" => FilterLevel::Strict,
-            _ => FilterLevel::Medium,
+        Ok(ChatGate {
+            filter,
+            standing: GuildStanding {
+                member: true,
+                officer: permit(&self.preset, &member.role, Action::Mute).is_ok(),
+            },
         })
     }
 

@@ -23,12 +23,24 @@ use crate::session::handle::SessionHandle;
 use event::{FrameCache, LogEvent};
 use room::{Membership, RoomState};
 
+/// Receives the events of the node's system rooms (`sys:*`): logs no client joins, that
+/// carry state every node keeps (moderation).
+pub trait SystemListener: Send + Sync + 'static {
+    fn event(&self, event: &LogEvent);
+    /// The room's log restarted: reload what it carried from the store.
+    fn reset(&self, room: &str);
+}
+
+/// The prefix of system room names; clients cannot name them (no such room kind).
+pub const SYSTEM_PREFIX: &str = "sys:";
+
 /// The rooms with members on this node.
 pub struct Rooms {
     map: DashMap<Arc<str>, Arc<RoomState>>,
     metrics: Arc<Metrics>,
     /// Chat messages each room keeps in memory for joins.
     recent_limit: usize,
+    system: std::sync::OnceLock<Arc<dyn SystemListener>>,
 }
 
 impl Rooms {
@@ -37,7 +49,23 @@ impl Rooms {
             map: DashMap::new(),
             metrics,
             recent_limit,
+            system: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets who hears the system rooms; once, at start.
+    pub fn set_system_listener(&self, listener: Arc<dyn SystemListener>) {
+        if self.system.set(listener).is_err() {
+            tracing::warn!("a system listener was already set");
+        }
+    }
+
+    /// Rooms with local members and their local member count, for the moderator console.
+    pub fn live(&self) -> Vec<(Arc<str>, usize)> {
+        self.map
+            .iter()
+            .map(|r| (r.key().clone(), r.value().member_count()))
+            .collect()
     }
 
     fn add(&self, name: &str, member: Arc<Membership>) -> Arc<RoomState> {
@@ -72,12 +100,24 @@ impl Rooms {
 
 impl EventSink for Rooms {
     fn deliver(&self, event: &Arc<LogEvent>) {
+        if event.room.starts_with(SYSTEM_PREFIX) {
+            if let Some(system) = self.system.get() {
+                system.event(event);
+            }
+            return;
+        }
         if let Some(room) = self.get(&event.room) {
             room.fan_out(event);
         }
     }
 
     fn reset(&self, room: &str, pos: &Position) {
+        if room.starts_with(SYSTEM_PREFIX) {
+            if let Some(system) = self.system.get() {
+                system.reset(room);
+            }
+            return;
+        }
         let Some(state) = self.get(room) else { return };
         tracing::info!(room, ep = %pos.ep, off = pos.off, "room log reset");
         let reset = RoomReset {

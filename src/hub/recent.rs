@@ -40,6 +40,15 @@ impl RecentChat {
         }
     }
 
+    /// A message was deleted: it goes, and the next join reloads from the store so the cache
+    /// is full again (the store no longer returns it).
+    pub fn forget(&mut self, id: u64) {
+        if let Ok(at) = self.msgs.binary_search_by_key(&id, |m| m.id) {
+            self.msgs.remove(at);
+            self.loaded = false;
+        }
+    }
+
     /// The cached history, once loaded.
     pub fn snapshot(&self) -> Option<Vec<ChatMsg>> {
         self.loaded.then(|| self.msgs.iter().cloned().collect())

@@ -39,6 +39,9 @@ impl Membership {
     }
 
     pub fn send_event(&self, event: &Arc<LogEvent>) {
+        if self.session.hides_event(event) {
+            return;
+        }
         if let Some(frame) = event.frame(self.session.codec) {
             self.session.outbox.send(frame);
         }
@@ -63,7 +66,7 @@ enum Evict<'a> {
 fn evicts(event: &LogEvent) -> Option<Evict<'_>> {
     use guildhall_protocol::ev;
     match &*event.ev {
-        ev::GUILD_MEMBER_KICKED | ev::GUILD_MEMBER_LEFT => event
+        ev::GUILD_MEMBER_KICKED | ev::GUILD_MEMBER_LEFT | ev::ROOM_KICKED => event
             .d
             .get("user")
             .and_then(|u| u.get("id"))
@@ -126,6 +129,10 @@ impl RoomState {
         self.members.load().is_empty()
     }
 
+    pub fn member_count(&self) -> usize {
+        self.members.load().len()
+    }
+
     /// Hands a log event to every local member. Encoding happens once per codec, inside
     /// the first member's send.
     pub fn fan_out(&self, event: &Arc<LogEvent>) {
@@ -133,6 +140,10 @@ impl RoomState {
             match guildhall_protocol::ChatMsg::deserialize(&event.d) {
                 Ok(msg) => self.recent.lock().observe(msg),
                 Err(e) => tracing::warn!(error = %e, "a chat.msg event without a chat message"),
+            }
+        } else if event.ev == guildhall_protocol::ev::CHAT_DELETED {
+            if let Some(id) = event.d.get("id").and_then(|id| id.as_u64()) {
+                self.recent.lock().forget(id);
             }
         }
         for member in self.members.load().iter() {

@@ -1,13 +1,15 @@
 //! Op handlers of a connection. Each checks what only the session knows (hello done, rooms
 //! joined) and calls a service; rules live in the services and `domain/`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use guildhall_protocol::{
-    close, ApplicationList, ChatHistory, ChatHistoryPage, ChatSent, ClientOp, Codec, Donated, Done,
-    ErrorBody, ErrorCode, GuildInfo, GuildList, Hello, HelloOk, InviteList, PaidOut, Pong, Resumed,
-    RoleChanged, RoomJoin, RoomJoined, TransferPending, UserRef, VaultView, Wallet,
-    PROTOCOL_VERSION,
+    close, ApplicationList, AuditPage, ChatHistory, ChatHistoryPage, ChatMsg, ChatSent, ClientOp,
+    Codec, Donated, Done, ErrorBody, ErrorCode, GuildInfo, GuildList, Hello, HelloOk, InviteList,
+    LiveRooms, ModMuted, PaidOut, Penalty, PenaltyList, PersonalMutes, Pong, Push, Report,
+    ReportCreated, ReportList, Resumed, RoleChanged, RoomJoin, RoomJoined, RoomMode, Settings,
+    TransferPending, UserList, UserRef, VaultView, Wallet, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 
@@ -18,7 +20,9 @@ use crate::clock::now_ms;
 use crate::domain::guild::profile::MemberPresence;
 use crate::domain::room::{may_enter, AccessDenied, RoomKind, RoomName, RoomNameError};
 use crate::guild::guild_of_room;
+use crate::hub::event::encode_frame;
 use crate::hub::{Joined, PendingJoin};
+use crate::moderation::SendVerdict;
 
 /// A successful result of any op, as it goes on the wire (the variant adds no tag).
 #[derive(Clone, Debug, Serialize)]
@@ -40,6 +44,18 @@ pub enum ReplyBody {
     PaidOut(PaidOut),
     Vault(VaultView),
     Wallet(Wallet),
+    Muted(ModMuted),
+    Mode(RoomMode),
+    Penalty(Box<Penalty>),
+    Penalties(PenaltyList),
+    Audit(AuditPage),
+    Reports(ReportList),
+    Report(Box<Report>),
+    LiveRooms(LiveRooms),
+    ReportCreated(ReportCreated),
+    Users(UserList),
+    PersonalMutes(PersonalMutes),
+    Settings(Settings),
 }
 
 impl Connection {
@@ -130,15 +146,21 @@ impl Connection {
                         "you are no longer in this room",
                     ));
                 }
-                let filter = match guild_of_room(&room) {
-                    Some(guild) => Some(
-                        self.services
-                            .guilds
-                            .chat_gate(guild, &session.user.id)
-                            .await?,
-                    ),
-                    None => None,
+                let (filter, standing) = match guild_of_room(&room) {
+                    Some(guild) => {
+                        let gate = self.services.guilds.chat_gate(guild, &session.user).await?;
+                        (Some(gate.filter), Some(gate.standing))
+                    }
+                    None => (None, None),
                 };
+                let verdict = self
+                    .services
+                    .moderation
+                    .check_send(&session.user, &room, standing)
+                    .await?;
+                if verdict == SendVerdict::Shadow {
+                    return self.shadow_send(session, &room, &send.text).await;
+                }
                 self.services
                     .chat
                     .send(&session.user, &room, &send.text, idem, filter)
@@ -147,6 +169,7 @@ impl Connection {
             }
             ClientOp::ChatHistory(req) => self.history(session, req).await,
             ClientOp::Guild(op) => self.guild_op(&session.user, op, idem).await,
+            ClientOp::Mod(op) => self.mod_op(&session.user, op).await,
             ClientOp::Hello(_) | ClientOp::RoomJoin(_) => {
                 Err(ErrorBody::new(ErrorCode::Internal, "misrouted op"))
             }
@@ -198,6 +221,11 @@ impl Connection {
                 return Flow::Stop;
             }
         };
+        if let Err(e) = self.services.moderation.check_hello(&user) {
+            self.reply_err(codec, id, e);
+            self.closer.close(close::FORBIDDEN, "banned");
+            return Flow::Stop;
+        }
         let Some(slot) = self.services.conns.admit_user(&user.id) else {
             let max = self.services.config.limits.max_conns_per_user;
             self.reply_err(
@@ -212,12 +240,19 @@ impl Connection {
             return Flow::Stop;
         };
         self._user_slot = Some(slot);
+        let moderation = &self.services.moderation;
+        let (hides, first_here) = moderation.users.hides_for(&user.id);
+        if first_here && moderation.state.hides_anything(&user.id) {
+            moderation.load_hides(&user.id, hides.clone());
+        }
         let session = Arc::new(SessionHandle {
             id: self.services.new_session_id(),
             user,
             codec: self.preferred_codec.unwrap_or(codec),
             outbox: self.outbox.clone(),
+            hides,
         });
+        moderation.users.register(&session);
         let span = tracing::Span::current();
         span.record("session", &*session.id);
         span.record("user", &*session.user.id);
@@ -360,7 +395,10 @@ impl Connection {
         since: Option<(&str, u64)>,
     ) -> Result<PendingJoin, ErrorBody> {
         let name = checked_room(room, &session.user.id)?;
-        if name.kind == RoomKind::Guild {
+        self.services
+            .moderation
+            .check_join(&session.user, name.as_str())?;
+        if name.kind == RoomKind::Guild && !session.user.is_moderator() {
             let guild = guild_of_room(name.as_str())
                 .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, "no such guild"))?;
             self.services
@@ -397,6 +435,45 @@ impl Connection {
                 self.guild_presence(guild, session, MemberPresence::Offline);
             }
         }
+    }
+
+    /// A shadow-muted sender's message: not stored, not published; it comes back to this
+    /// connection alone, looking as if it went out, so the sender does not learn of the mute.
+    async fn shadow_send(
+        &self,
+        session: &Arc<SessionHandle>,
+        room: &Arc<str>,
+        text: &str,
+    ) -> Result<ReplyBody, ErrorBody> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // Far above any id the store will reach, so it never collides with a real message.
+        static SHADOW_IDS: AtomicU64 = AtomicU64::new(1 << 52);
+        let pos = self.services.hub.position(room).await.map_err(|_| {
+            ErrorBody::new(
+                ErrorCode::Unavailable,
+                "the room's log is unavailable; retry",
+            )
+        })?;
+        let msg = ChatMsg {
+            id: SHADOW_IDS.fetch_add(1, Ordering::Relaxed),
+            from: UserRef {
+                id: session.user.id.to_string(),
+                name: session.user.name.to_string(),
+            },
+            text: text.to_owned(),
+            ts: now_ms(),
+        };
+        let push = Push {
+            ev: Cow::Borrowed(guildhall_protocol::ev::CHAT_MSG),
+            room: Some(Cow::Borrowed(&**room)),
+            ep: Some(Cow::Borrowed(&*pos.ep)),
+            off: Some(pos.off),
+            d: &msg,
+        };
+        if let Some(frame) = encode_frame(session.codec, &push) {
+            session.outbox.send(frame);
+        }
+        Ok(ReplyBody::Sent(ChatSent { off: pos.off }))
     }
 
     /// A member's first hello of the day earns their guild its login XP, off the hello's path.

@@ -1,7 +1,10 @@
 //! The handle the rest of the node holds to one connection: its outbound queue and its close
 //! switch. Fan-out only ever calls the non-blocking methods here.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use axum::extract::ws::Message;
 use guildhall_protocol::{close, Codec};
@@ -10,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::queue::{FrameQueue, Pushed};
 use crate::auth::User;
+use crate::hub::event::LogEvent;
 use crate::metrics::Metrics;
 
 /// Ends a connection: the first close code set wins, the writer sends it and both tasks stop.
@@ -94,9 +98,46 @@ pub struct SessionHandle {
     pub user: User,
     pub codec: Codec,
     pub outbox: Outbox,
+    /// What this user chose not to see (blocked users, personal mutes); shared by the user's
+    /// connections on this node and swapped whole when it changes.
+    pub hides: Arc<ArcSwap<Hides>>,
+}
+
+/// Chat a user does not want pushed to them.
+#[derive(Debug, Default)]
+pub struct Hides {
+    /// Blocked or personally muted users: their messages, in every room.
+    pub users: HashSet<Arc<str>>,
+    /// Personally muted rooms: every message in them.
+    pub rooms: HashSet<Arc<str>>,
+}
+
+impl Hides {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.rooms.is_empty()
+    }
 }
 
 impl SessionHandle {
+    /// Whether a room event is one this user hides: a chat message from someone they blocked
+    /// or muted, or any chat message in a room they muted. Costs one pointer load when they
+    /// hide nothing, which is nearly everyone.
+    pub fn hides_event(&self, event: &LogEvent) -> bool {
+        let hides = self.hides.load();
+        if hides.is_empty() || event.ev != guildhall_protocol::ev::CHAT_MSG {
+            return false;
+        }
+        if hides.rooms.contains(&*event.room) {
+            return true;
+        }
+        let sender = event
+            .d
+            .get("from")
+            .and_then(|f| f.get("id"))
+            .and_then(|id| id.as_str());
+        sender.is_some_and(|s| hides.users.contains(s))
+    }
+
     pub fn close(&self, code: u16, reason: &'static str) {
         self.outbox.closer.close(code, reason);
     }

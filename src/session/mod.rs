@@ -5,6 +5,7 @@ pub mod dispatch;
 mod guild_ops;
 pub mod handle;
 pub mod limits;
+mod mod_ops;
 pub mod queue;
 pub mod writer;
 
@@ -259,6 +260,7 @@ impl Connection {
                 for joined in &rooms {
                     self.left(&session, joined).await;
                 }
+                self.services.moderation.users.unregister(&session);
             }
             None => {
                 for joined in &rooms {

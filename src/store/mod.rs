@@ -4,6 +4,7 @@
 pub mod chat_writer;
 pub mod conformance;
 pub mod guild;
+pub mod moderation;
 pub mod postgres;
 pub mod sqlite;
 

@@ -168,7 +168,7 @@ impl Store for PostgresStore {
             .unwrap_or(i64::MAX);
         let rows = sqlx::query_as::<_, ChatRow>(
             "SELECT id, user_id, user_name, text, ts_ms FROM chat_messages \
-             WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+             WHERE room = $1 AND id < $2 AND deleted_ms IS NULL ORDER BY id DESC LIMIT $3",
         )
         .bind(room)
         .bind(before)

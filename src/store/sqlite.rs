@@ -77,7 +77,7 @@ impl Store for SqliteStore {
             .unwrap_or(i64::MAX);
         let rows = sqlx::query_as::<_, ChatRow>(
             "SELECT id, user_id, user_name, text, ts_ms FROM chat_messages \
-             WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
+             WHERE room = ? AND id < ? AND deleted_ms IS NULL ORDER BY id DESC LIMIT ?",
         )
         .bind(room)
         .bind(before)

@@ -49,13 +49,13 @@ async fn expired_badly_signed_and_missing_tokens_are_refused() {
         sub: "alice".into(),
         name: None,
         exp: unix_now_secs() - 3_600,
-        roles: vec![],
+        ..Claims::default()
     };
     let valid = Claims {
         sub: "alice".into(),
         name: None,
         exp: unix_now_secs() + 3_600,
-        roles: vec![],
+        ..Claims::default()
     };
     for codec in codecs() {
         refused(

@@ -1,0 +1,305 @@
+//! What every node knows of moderation, in memory so that enforcement costs no store read on
+//! the chat path: mutes, bans, room modes and chat bans in force. Loaded from the store at
+//! start and kept current by the `sys:moderation` log, which every node follows; an action is
+//! applied on the acting node before it is acknowledged, and on the others as its event
+//! arrives (a Redis round trip).
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::moderation::modes::RoomModes;
+use crate::store::moderation::restrictions::{BanRow, ModeRow, MuteRow};
+use crate::store::moderation::PLATFORM;
+
+/// The system room moderation changes travel through.
+pub const SYS_ROOM: &str = "sys:moderation";
+pub const SYS_EVENT: &str = "sys.moderation";
+
+/// One change, as the `sys:moderation` log carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    Mute {
+        scope: String,
+        user: String,
+        until: Option<u64>,
+        shadow: bool,
+    },
+    Unmute {
+        scope: String,
+        user: String,
+    },
+    Ban {
+        scope: String,
+        user: String,
+        until: Option<u64>,
+    },
+    Unban {
+        scope: String,
+        user: String,
+    },
+    Mode {
+        room: String,
+        slow_ms: u64,
+        members_only: bool,
+        panic: bool,
+    },
+    /// A ladder penalty that stops chat (until `until`; None = permanent).
+    ChatBan {
+        user: String,
+        until: Option<u64>,
+    },
+    /// A user's blocks or personal mutes changed: nodes holding their connections reload them.
+    Hides {
+        user: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restriction {
+    /// None: permanent.
+    pub until: Option<u64>,
+    pub shadow: bool,
+}
+
+impl Restriction {
+    fn live(&self, now_ms: u64) -> bool {
+        self.until.is_none_or(|u| u > now_ms)
+    }
+}
+
+type Key = (Arc<str>, Arc<str>);
+
+#[derive(Default)]
+pub struct ModState {
+    /// Users with any block or personal mute: only their connections load hides.
+    hiders: dashmap::DashSet<Arc<str>>,
+    mutes: DashMap<Key, Restriction>,
+    bans: DashMap<Key, Restriction>,
+    modes: DashMap<Arc<str>, RoomModes>,
+    chat_bans: DashMap<Arc<str>, Restriction>,
+}
+
+fn key(scope: &str, user: &str) -> Key {
+    (Arc::from(scope), Arc::from(user))
+}
+
+fn to_u64(v: Option<i64>) -> Option<u64> {
+    v.map(|v| u64::try_from(v).unwrap_or(0))
+}
+
+impl ModState {
+    /// Replaces everything with the store's view.
+    pub fn load(
+        &self,
+        mutes: Vec<MuteRow>,
+        bans: Vec<BanRow>,
+        modes: Vec<ModeRow>,
+        chat_bans: Vec<(String, Option<i64>)>,
+        hiders: Vec<String>,
+    ) {
+        self.hiders.clear();
+        for h in hiders {
+            self.hiders.insert(Arc::from(h.as_str()));
+        }
+        self.mutes.clear();
+        self.bans.clear();
+        self.modes.clear();
+        self.chat_bans.clear();
+        for m in mutes {
+            self.mutes.insert(
+                key(&m.scope, &m.user_id),
+                Restriction {
+                    until: to_u64(m.until_ms),
+                    shadow: m.shadow != 0,
+                },
+            );
+        }
+        for b in bans {
+            self.bans.insert(
+                key(&b.scope, &b.user_id),
+                Restriction {
+                    until: to_u64(b.until_ms),
+                    shadow: false,
+                },
+            );
+        }
+        for m in modes {
+            self.modes.insert(
+                Arc::from(m.room.as_str()),
+                RoomModes {
+                    slow_ms: u64::try_from(m.slow_ms).unwrap_or(0),
+                    members_only: m.members_only != 0,
+                    panic: m.panic != 0,
+                },
+            );
+        }
+        for (user, until) in chat_bans {
+            self.apply_chat_ban(&user, to_u64(until));
+        }
+    }
+
+    /// Applies one change (idempotent: the acting node applies it twice).
+    pub fn apply(&self, change: &Change) {
+        match change {
+            Change::Mute {
+                scope,
+                user,
+                until,
+                shadow,
+            } => {
+                self.mutes.insert(
+                    key(scope, user),
+                    Restriction {
+                        until: *until,
+                        shadow: *shadow,
+                    },
+                );
+            }
+            Change::Unmute { scope, user } => {
+                self.mutes.remove(&key(scope, user));
+            }
+            Change::Ban { scope, user, until } => {
+                self.bans.insert(
+                    key(scope, user),
+                    Restriction {
+                        until: *until,
+                        shadow: false,
+                    },
+                );
+            }
+            Change::Unban { scope, user } => {
+                self.bans.remove(&key(scope, user));
+            }
+            Change::Mode {
+                room,
+                slow_ms,
+                members_only,
+                panic,
+            } => {
+                let modes = RoomModes {
+                    slow_ms: *slow_ms,
+                    members_only: *members_only,
+                    panic: *panic,
+                };
+                if modes == RoomModes::default() {
+                    self.modes.remove(room.as_str());
+                } else {
+                    self.modes.insert(Arc::from(room.as_str()), modes);
+                }
+            }
+            Change::ChatBan { user, until } => self.apply_chat_ban(user, *until),
+            Change::Hides { user } => {
+                self.hiders.insert(Arc::from(user.as_str()));
+            }
+        }
+    }
+
+    /// A longer ban wins over a shorter one already in force.
+    fn apply_chat_ban(&self, user: &str, until: Option<u64>) {
+        let mut entry = self
+            .chat_bans
+            .entry(Arc::from(user))
+            .or_insert(Restriction {
+                until,
+                shadow: false,
+            });
+        let longer = match (entry.until, until) {
+            (None, _) => None,
+            (_, None) => None,
+            (Some(a), Some(b)) => Some(a.max(b)),
+        };
+        entry.until = longer;
+    }
+
+    /// Whether the user has ever blocked or muted anyone (their hides are worth loading).
+    pub fn hides_anything(&self, user: &str) -> bool {
+        self.hiders.contains(user)
+    }
+
+    /// The mute that applies to `user` in `room` now: the room's own or the platform's.
+    pub fn mute(&self, room: &str, user: &str, now_ms: u64) -> Option<Restriction> {
+        [room, PLATFORM].iter().find_map(|scope| {
+            self.mutes
+                .get(&key(scope, user))
+                .map(|r| *r)
+                .filter(|r| r.live(now_ms))
+        })
+    }
+
+    pub fn banned(&self, scope: &str, user: &str, now_ms: u64) -> Option<Restriction> {
+        self.bans
+            .get(&key(scope, user))
+            .map(|r| *r)
+            .filter(|r| r.live(now_ms))
+    }
+
+    pub fn chat_ban(&self, user: &str, now_ms: u64) -> Option<Restriction> {
+        self.chat_bans
+            .get(user)
+            .map(|r| *r)
+            .filter(|r| r.live(now_ms))
+    }
+
+    pub fn modes(&self, room: &str) -> RoomModes {
+        self.modes.get(room).map(|m| *m).unwrap_or_default()
+    }
+
+    /// Drops what has expired.
+    pub fn sweep(&self, now_ms: u64) {
+        self.mutes.retain(|_, r| r.live(now_ms));
+        self.bans.retain(|_, r| r.live(now_ms));
+        self.chat_bans.retain(|_, r| r.live(now_ms));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_apply_and_expire() {
+        let s = ModState::default();
+        s.apply(&Change::Mute {
+            scope: "chan:a".into(),
+            user: "u".into(),
+            until: Some(1_000),
+            shadow: false,
+        });
+        assert!(s.mute("chan:a", "u", 999).is_some());
+        assert!(s.mute("chan:a", "u", 1_000).is_none(), "over at its end");
+        assert!(s.mute("chan:b", "u", 0).is_none(), "another room");
+        s.apply(&Change::Mute {
+            scope: PLATFORM.into(),
+            user: "u".into(),
+            until: None,
+            shadow: true,
+        });
+        assert_eq!(
+            s.mute("chan:b", "u", 5_000),
+            Some(Restriction {
+                until: None,
+                shadow: true
+            }),
+            "a platform mute applies in every room"
+        );
+        s.apply(&Change::Unmute {
+            scope: PLATFORM.into(),
+            user: "u".into(),
+        });
+        assert!(s.mute("chan:b", "u", 5_000).is_none());
+        s.apply(&Change::ChatBan {
+            user: "u".into(),
+            until: Some(10),
+        });
+        s.apply(&Change::ChatBan {
+            user: "u".into(),
+            until: Some(5),
+        });
+        assert!(s.chat_ban("u", 9).is_some(), "the longer ban stands");
+        s.sweep(20);
+        assert!(s.chat_ban("u", 9).is_none(), "swept");
+    }
+}
