@@ -209,7 +209,10 @@ async fn guild(
 ) -> ApiResult {
     authorize(&services, &headers)?;
     let info = services.guilds.get(id).await?;
-    Ok(Json(json!(info)))
+    let accountability = services.moderation.accountability(id).await?;
+    let mut body = json!(info);
+    body["accountability"] = json!(accountability);
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]
@@ -237,5 +240,7 @@ async fn run_jobs(State(services): State<Arc<Services>>, headers: HeaderMap) -> 
     authorize(&services, &headers)?;
     let timeout = services.config.guilds.node_timeout_ms;
     let report = services.guilds.run_jobs(timeout).await?;
+    // Also re-reads moderation state, which expires penalties shortened in the store.
+    services.moderation.refresh().await?;
     Ok(Json(json!(report)))
 }

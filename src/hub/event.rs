@@ -47,6 +47,10 @@ pub fn encode_frame<T: Serialize + ?Sized>(codec: Codec, value: &T) -> Option<Me
 }
 
 /// One event of a room's log.
+/// The internal name of a shadow-muted user's message in a room's log: it takes an offset
+/// like any event, but only its author's connections receive it (as `chat.msg`).
+pub const SHADOW_CHAT_MSG: &str = "chat.msg~shadow";
+
 pub struct LogEvent {
     pub room: Arc<str>,
     pub ep: Arc<str>,
@@ -72,8 +76,14 @@ impl LogEvent {
 
     /// The push frame of this event in a codec.
     pub fn frame(&self, codec: Codec) -> Option<Message> {
+        // A shadow-muted message goes out as an ordinary one: its author must not tell.
+        let ev = if self.ev == SHADOW_CHAT_MSG {
+            guildhall_protocol::ev::CHAT_MSG
+        } else {
+            &*self.ev
+        };
         self.frames.get(codec, || Push {
-            ev: Cow::Borrowed(&*self.ev),
+            ev: Cow::Borrowed(ev),
             room: Some(Cow::Borrowed(&*self.room)),
             ep: Some(Cow::Borrowed(&*self.ep)),
             off: Some(self.off),

@@ -10,7 +10,9 @@ use super::{invalid, not_found, to_i64, to_u64, ModerationService};
 use crate::auth::User;
 use crate::clock::now_ms;
 use crate::domain::moderation::access::ModAction;
-use crate::domain::moderation::ladder::{ends_at, next_step, PenaltyKind};
+use crate::domain::moderation::ladder::{
+    ends_at, guild_standing, next_step, PenaltyKind, ACCOUNTABILITY_WINDOW_MS,
+};
 use crate::domain::moderation::reports::Category;
 use crate::domain::room::is_valid_user_id;
 use crate::guild::db_error;
@@ -200,6 +202,29 @@ impl ModerationService {
                     at: to_u64(r.ts_ms),
                 })
                 .collect(),
+        })
+    }
+}
+
+/// A guild's accountability: how many of its members were banned (any penalty past a warning)
+/// in the last 30 days, and what that makes its standing.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Accountability {
+    pub banned_30d: u32,
+    pub standing: &'static str,
+}
+
+impl ModerationService {
+    pub async fn accountability(&self, guild: u64) -> Result<Accountability, ErrorBody> {
+        let since = now_ms().saturating_sub(ACCOUNTABILITY_WINDOW_MS);
+        let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
+        let n = penalties::banned_members_of_guild(&mut conn, to_i64(guild), to_i64(since))
+            .await
+            .map_err(db_error)?;
+        let banned = u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Accountability {
+            banned_30d: banned,
+            standing: guild_standing(banned).as_str(),
         })
     }
 }

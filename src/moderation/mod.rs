@@ -35,6 +35,7 @@ use state::{Change, ModState, SYS_EVENT, SYS_ROOM};
 use users::NodeUsers;
 
 pub use enforce::{GuildStanding, SendVerdict};
+pub use ladder::Accountability;
 
 pub struct ModerationService {
     db: Arc<GuildDb>,

@@ -19,6 +19,8 @@ use crate::store::guild::GuildDb;
 use crate::store::moderation::safety;
 
 const USER_PREFIX: &str = "user:";
+/// Most personally muted users, and most muted rooms, one user keeps.
+const MAX_PERSONAL_MUTES: usize = 100;
 const ROOM_PREFIX: &str = "room:";
 
 impl ModerationService {
@@ -75,6 +77,18 @@ impl ModerationService {
         };
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
         if on {
+            // Bounded like blocks: 100 users and 100 rooms.
+            let kind = if target.starts_with(USER_PREFIX) { USER_PREFIX } else { ROOM_PREFIX };
+            let held = safety::mutes_of(&mut conn, &user.id)
+                .await
+                .map_err(db_error)?;
+            let same_kind = held.iter().filter(|t| t.starts_with(kind)).count();
+            if same_kind >= MAX_PERSONAL_MUTES && !held.contains(&target) {
+                return Err(ErrorBody::new(
+                    ErrorCode::LimitReached,
+                    format!("at most {MAX_PERSONAL_MUTES} muted users and {MAX_PERSONAL_MUTES} muted rooms"),
+                ));
+            }
             safety::add_mute(&mut conn, &user.id, &target).await
         } else {
             safety::remove_mute(&mut conn, &user.id, &target).await

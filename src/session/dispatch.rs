@@ -7,20 +7,21 @@ use std::sync::Arc;
 use guildhall_protocol::{
     close, ApplicationList, AuditPage, ChatHistory, ChatHistoryPage, ChatMsg, ChatSent, ClientOp,
     Codec, Donated, Done, ErrorBody, ErrorCode, GuildInfo, GuildList, Hello, HelloOk, InviteList,
-    LiveRooms, ModMuted, PaidOut, Penalty, PenaltyList, PersonalMutes, Pong, Push, Report,
-    ReportCreated, ReportList, Resumed, RoleChanged, RoomJoin, RoomJoined, RoomMode, Settings,
-    TransferPending, UserList, UserRef, VaultView, Wallet, PROTOCOL_VERSION,
+    LiveRooms, ModMuted, PaidOut, Penalty, PenaltyList, PersonalMutes, Pong, Report, ReportCreated,
+    ReportList, Resumed, RoleChanged, RoomJoin, RoomJoined, RoomMode, Settings, TransferPending,
+    UserList, UserRef, VaultView, Wallet, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 
 use super::handle::SessionHandle;
 use super::{Connection, Flow};
+use crate::broker::EventDraft;
 use crate::chat::internal;
 use crate::clock::now_ms;
 use crate::domain::guild::profile::MemberPresence;
 use crate::domain::room::{may_enter, AccessDenied, RoomKind, RoomName, RoomNameError};
 use crate::guild::guild_of_room;
-use crate::hub::event::encode_frame;
+use crate::hub::event::SHADOW_CHAT_MSG;
 use crate::hub::{Joined, PendingJoin};
 use crate::moderation::SendVerdict;
 
@@ -312,6 +313,16 @@ impl Connection {
         session: &Arc<SessionHandle>,
         req: RoomJoin,
     ) -> Flow {
+        let evicted = self
+            .rooms
+            .get(req.room.as_str())
+            .is_some_and(|joined| joined.membership.is_evicted());
+        if evicted {
+            // Removed by the room (kicked, banned): this is a fresh join, checked as one.
+            if let Some(joined) = self.rooms.remove(req.room.as_str()) {
+                self.services.hub.leave(&joined).await;
+            }
+        }
         if self.rooms.contains_key(req.room.as_str()) {
             // Joining again is not an error: the answer is where the room stands now.
             let result = match self.services.hub.position(&req.room).await {
@@ -437,8 +448,9 @@ impl Connection {
         }
     }
 
-    /// A shadow-muted sender's message: not stored, not published; it comes back to this
-    /// connection alone, looking as if it went out, so the sender does not learn of the mute.
+    /// A shadow-muted sender's message: not stored, but placed in the room's log so it takes
+    /// an offset like any message; only its author's connections receive it, so they cannot
+    /// tell. Everyone else sees a gap in the offsets, which the protocol allows.
     async fn shadow_send(
         &self,
         session: &Arc<SessionHandle>,
@@ -448,12 +460,6 @@ impl Connection {
         use std::sync::atomic::{AtomicU64, Ordering};
         // Far above any id the store will reach, so it never collides with a real message.
         static SHADOW_IDS: AtomicU64 = AtomicU64::new(1 << 52);
-        let pos = self.services.hub.position(room).await.map_err(|_| {
-            ErrorBody::new(
-                ErrorCode::Unavailable,
-                "the room's log is unavailable; retry",
-            )
-        })?;
         let msg = ChatMsg {
             id: SHADOW_IDS.fetch_add(1, Ordering::Relaxed),
             from: UserRef {
@@ -463,17 +469,19 @@ impl Connection {
             text: text.to_owned(),
             ts: now_ms(),
         };
-        let push = Push {
-            ev: Cow::Borrowed(guildhall_protocol::ev::CHAT_MSG),
-            room: Some(Cow::Borrowed(&**room)),
-            ep: Some(Cow::Borrowed(&*pos.ep)),
-            off: Some(pos.off),
-            d: &msg,
+        let d = serde_json::to_value(&msg).map_err(|e| internal("encoding chat.msg", e))?;
+        let draft = EventDraft {
+            ev: Cow::Borrowed(SHADOW_CHAT_MSG),
+            d,
+            ts_ms: msg.ts,
         };
-        if let Some(frame) = encode_frame(session.codec, &push) {
-            session.outbox.send(frame);
-        }
-        Ok(ReplyBody::Sent(ChatSent { off: pos.off }))
+        let event = self.services.hub.publish(room, draft).await.map_err(|_| {
+            ErrorBody::new(
+                ErrorCode::Unavailable,
+                "the room's log is unavailable; retry",
+            )
+        })?;
+        Ok(ReplyBody::Sent(ChatSent { off: event.off }))
     }
 
     /// A member's first hello of the day earns their guild its login XP, off the hello's path.

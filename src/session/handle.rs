@@ -103,6 +103,15 @@ pub struct SessionHandle {
     pub hides: Arc<ArcSwap<Hides>>,
 }
 
+/// The author of a chat event.
+fn sender_of(event: &LogEvent) -> Option<&str> {
+    event
+        .d
+        .get("from")
+        .and_then(|f| f.get("id"))
+        .and_then(|id| id.as_str())
+}
+
 /// Chat a user does not want pushed to them.
 #[derive(Debug, Default)]
 pub struct Hides {
@@ -119,10 +128,14 @@ impl Hides {
 }
 
 impl SessionHandle {
-    /// Whether a room event is one this user hides: a chat message from someone they blocked
-    /// or muted, or any chat message in a room they muted. Costs one pointer load when they
-    /// hide nothing, which is nearly everyone.
+    /// Whether a room event is withheld from this connection: another user's shadow-muted
+    /// message, a chat message from someone this user blocked or muted, or any chat message in
+    /// a room they muted. Costs one pointer load when they hide nothing, which is nearly
+    /// everyone.
     pub fn hides_event(&self, event: &LogEvent) -> bool {
+        if event.ev == crate::hub::event::SHADOW_CHAT_MSG {
+            return sender_of(event) != Some(&*self.user.id);
+        }
         let hides = self.hides.load();
         if hides.is_empty() || event.ev != guildhall_protocol::ev::CHAT_MSG {
             return false;
@@ -130,12 +143,7 @@ impl SessionHandle {
         if hides.rooms.contains(&*event.room) {
             return true;
         }
-        let sender = event
-            .d
-            .get("from")
-            .and_then(|f| f.get("id"))
-            .and_then(|id| id.as_str());
-        sender.is_some_and(|s| hides.users.contains(s))
+        sender_of(event).is_some_and(|s| hides.users.contains(s))
     }
 
     pub fn close(&self, code: u16, reason: &'static str) {

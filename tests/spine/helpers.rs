@@ -85,6 +85,30 @@ impl TestServer {
             .expect("mint")
     }
 
+    /// A token with every claim given (roles, `member`, `created_at`).
+    pub fn token_with(&self, claims: guildhall::auth::Claims) -> String {
+        self.auth.mint_claims(&claims).expect("mint")
+    }
+
+    /// A connected platform moderator.
+    pub async fn moderator(&self, user: &str, codec: Codec) -> Client {
+        let token = self.token_with(guildhall::auth::Claims {
+            sub: user.to_owned(),
+            name: Some(format!("{user} name")),
+            exp: guildhall::auth::unix_now_secs() + 3600,
+            roles: vec!["moderator".to_owned()],
+            ..Default::default()
+        });
+        self.client_with_token(&token, codec).await
+    }
+
+    pub async fn client_with_token(&self, token: &str, codec: Codec) -> Client {
+        let mut client = Client::connect(&self.url(), codec).await;
+        let reply = client.hello(token).await;
+        assert_eq!(reply["ok"], true, "hello failed: {reply}");
+        client
+    }
+
     /// A connected client that has said hello.
     pub async fn client(&self, user: &str, codec: Codec) -> Client {
         let mut client = Client::connect(&self.url(), codec).await;
