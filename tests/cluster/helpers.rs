@@ -146,6 +146,23 @@ impl Cluster {
         }
     }
 
+    /// A connected platform moderator.
+    pub async fn moderator(&self, node: &Node, user: &str, codec: Codec) -> Client {
+        let token = self
+            .auth
+            .mint(
+                user,
+                Some(&format!("{user} name")),
+                &["moderator".to_owned()],
+                3600,
+            )
+            .expect("mint");
+        let mut client = Client::connect(&node.url(), codec).await;
+        let reply = client.hello(&token).await;
+        assert_eq!(reply["ok"], true, "hello on {}: {reply}", node.name);
+        client
+    }
+
     /// A client on a node that said hello (and, optionally, joined a room).
     pub async fn client(&self, node: &Node, user: &str, codec: Codec) -> Client {
         let mut client = Client::connect(&node.url(), codec).await;

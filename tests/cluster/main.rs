@@ -5,4 +5,5 @@ mod helpers;
 mod chat;
 mod failures;
 mod guilds;
+mod moderation;
 mod presence;
