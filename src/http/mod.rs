@@ -1,6 +1,7 @@
 //! HTTP routes: the WebSocket upgrade, the operational endpoints and the server-to-server API.
 
 pub mod api;
+mod console;
 mod health;
 mod ws;
 
@@ -18,5 +19,6 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(api::routes())
+        .merge(console::routes())
         .with_state(services)
 }

@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use guildhall_protocol::{ErrorBody, ErrorCode, PersonalMute, PersonalMutes, Settings, UserList};
 
 use super::state::Change;
@@ -14,7 +13,7 @@ use crate::clock::now_ms;
 use crate::domain::moderation::access::{DmPolicy, MAX_BLOCKS};
 use crate::domain::room::{is_valid_user_id, RoomName};
 use crate::guild::db_error;
-use crate::session::handle::Hides;
+use crate::session::handle::{HideList, Hides};
 use crate::store::guild::GuildDb;
 use crate::store::moderation::safety;
 
@@ -155,7 +154,7 @@ impl ModerationService {
     }
 
     /// Loads a connecting user's hides, off the hello's path.
-    pub fn load_hides(self: &Arc<Self>, user: &Arc<str>, hides: Arc<ArcSwap<Hides>>) {
+    pub fn load_hides(self: &Arc<Self>, user: &Arc<str>, hides: Arc<HideList>) {
         let db = self.db.clone();
         let user = user.clone();
         tokio::spawn(async move {
@@ -170,7 +169,7 @@ impl ModerationService {
 pub(super) async fn reload_hides(
     db: &GuildDb,
     user: &str,
-    hides: &ArcSwap<Hides>,
+    hides: &HideList,
 ) -> Result<(), ErrorBody> {
     let mut conn = db.pool().acquire().await.map_err(db_error)?;
     let blocked = safety::blocked_by(&mut conn, user)
@@ -186,6 +185,6 @@ pub(super) async fn reload_hides(
             rooms.insert(Arc::from(r));
         }
     }
-    hides.store(Arc::new(Hides { users, rooms }));
+    hides.replace(Hides { users, rooms });
     Ok(())
 }

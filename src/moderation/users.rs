@@ -3,15 +3,14 @@
 
 use std::sync::{Arc, Weak};
 
-use arc_swap::ArcSwap;
 use dashmap::DashMap;
 
-use crate::session::handle::{Hides, SessionHandle};
+use crate::session::handle::{HideList, SessionHandle};
 
 #[derive(Default)]
 struct Entry {
     sessions: Vec<Weak<SessionHandle>>,
-    hides: Arc<ArcSwap<Hides>>,
+    hides: Arc<HideList>,
 }
 
 #[derive(Default)]
@@ -22,7 +21,7 @@ pub struct NodeUsers {
 impl NodeUsers {
     /// The hides a new connection of `user` shares; true when the user had no connection here
     /// (the caller then loads them from the store).
-    pub fn hides_for(&self, user: &Arc<str>) -> (Arc<ArcSwap<Hides>>, bool) {
+    pub fn hides_for(&self, user: &Arc<str>) -> (Arc<HideList>, bool) {
         let mut fresh = false;
         let entry = self.users.entry(user.clone()).or_insert_with(|| {
             fresh = true;
@@ -57,7 +56,7 @@ impl NodeUsers {
     }
 
     /// The user's shared hides, if they have a connection here.
-    pub fn hides(&self, user: &str) -> Option<Arc<ArcSwap<Hides>>> {
+    pub fn hides(&self, user: &str) -> Option<Arc<HideList>> {
         self.users.get(user).map(|e| e.hides.clone())
     }
 }
