@@ -58,6 +58,8 @@ pub struct LogEvent {
     pub ts_ms: u64,
     pub ev: Cow<'static, str>,
     pub d: serde_json::Value,
+    /// A shadow-muted message ([`SHADOW_CHAT_MSG`]), decided once rather than per member.
+    pub shadow: bool,
     frames: FrameCache,
 }
 
@@ -68,6 +70,7 @@ impl LogEvent {
             ep,
             off,
             ts_ms: draft.ts_ms,
+            shadow: draft.ev == SHADOW_CHAT_MSG,
             ev: draft.ev,
             d: draft.d,
             frames: FrameCache::default(),
@@ -77,7 +80,7 @@ impl LogEvent {
     /// The push frame of this event in a codec.
     pub fn frame(&self, codec: Codec) -> Option<Message> {
         // A shadow-muted message goes out as an ordinary one: its author must not tell.
-        let ev = if self.ev == SHADOW_CHAT_MSG {
+        let ev = if self.shadow {
             guildhall_protocol::ev::CHAT_MSG
         } else {
             &*self.ev

@@ -43,7 +43,7 @@ pub struct ModerationService {
     guilds: Arc<GuildService>,
     config: ModerationConfig,
     pub state: ModState,
-    pub users: NodeUsers,
+    pub users: Arc<NodeUsers>,
     /// When each user last spoke in each room, for slow mode (per node).
     last_sent: DashMap<(Arc<str>, Arc<str>), u64>,
 }
@@ -61,7 +61,7 @@ impl ModerationService {
             guilds,
             config,
             state: ModState::default(),
-            users: NodeUsers::default(),
+            users: Arc::new(NodeUsers::default()),
             last_sent: DashMap::new(),
         });
         let listener = Arc::new(Listener {
@@ -142,16 +142,8 @@ impl ModerationService {
                 }
             }
             Change::ChatBan { .. } | Change::Ban { .. } => {}
-            Change::Hides { user } => {
-                if let Some(hides) = self.users.hides(user) {
-                    let db = self.db.clone();
-                    let user = user.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = safety::reload_hides(&db, &user, &hides).await {
-                            tracing::warn!(error = %e.msg, "reloading hides failed");
-                        }
-                    });
-                }
+            Change::Hides { user } if self.users.is_here(user) => {
+                safety::spawn_reload(self.db.clone(), self.users.clone(), user.clone());
             }
             _ => {}
         }

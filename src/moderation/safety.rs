@@ -7,13 +7,14 @@ use std::sync::Arc;
 use guildhall_protocol::{ErrorBody, ErrorCode, PersonalMute, PersonalMutes, Settings, UserList};
 
 use super::state::Change;
+use super::users::NodeUsers;
 use super::{invalid, to_i64, ModerationService};
 use crate::auth::User;
 use crate::clock::now_ms;
 use crate::domain::moderation::access::{DmPolicy, MAX_BLOCKS};
 use crate::domain::room::{is_valid_user_id, RoomName};
 use crate::guild::db_error;
-use crate::session::handle::{HideList, Hides};
+use crate::session::handle::Hides;
 use crate::store::guild::GuildDb;
 use crate::store::moderation::safety;
 
@@ -142,9 +143,10 @@ impl ModerationService {
 
     /// A user's hides changed: reload them here now, and on other nodes through the log.
     async fn hides_changed(&self, user: &User) {
-        if let Some(hides) = self.users.hides(&user.id) {
-            if let Err(e) = reload_hides(&self.db, &user.id, &hides).await {
-                tracing::warn!(error = %e.msg, "reloading hides failed");
+        if self.users.is_here(&user.id) {
+            match reload_hides(&self.db, &user.id).await {
+                Ok(hides) => self.users.apply_hides(&user.id, hides),
+                Err(e) => tracing::warn!(error = %e.msg, "reloading hides failed"),
             }
         }
         self.announce(Change::Hides {
@@ -154,23 +156,23 @@ impl ModerationService {
     }
 
     /// Loads a connecting user's hides, off the hello's path.
-    pub fn load_hides(self: &Arc<Self>, user: &Arc<str>, hides: Arc<HideList>) {
-        let db = self.db.clone();
-        let user = user.clone();
-        tokio::spawn(async move {
-            if let Err(e) = reload_hides(&db, &user, &hides).await {
-                tracing::warn!(error = %e.msg, "loading hides failed");
-            }
-        });
+    pub fn load_hides(&self, user: &Arc<str>) {
+        spawn_reload(self.db.clone(), self.users.clone(), user.to_string());
     }
 }
 
-/// Reads a user's blocks and personal mutes into their shared hides.
-pub(super) async fn reload_hides(
-    db: &GuildDb,
-    user: &str,
-    hides: &HideList,
-) -> Result<(), ErrorBody> {
+/// Reloads a user's hides for their connections on this node, off the caller's path.
+pub(super) fn spawn_reload(db: Arc<GuildDb>, users: Arc<NodeUsers>, user: String) {
+    tokio::spawn(async move {
+        match reload_hides(&db, &user).await {
+            Ok(hides) => users.apply_hides(&user, hides),
+            Err(e) => tracing::warn!(error = %e.msg, "loading hides failed"),
+        }
+    });
+}
+
+/// Reads a user's blocks and personal mutes.
+async fn reload_hides(db: &GuildDb, user: &str) -> Result<Hides, ErrorBody> {
     let mut conn = db.pool().acquire().await.map_err(db_error)?;
     let blocked = safety::blocked_by(&mut conn, user)
         .await
@@ -185,6 +187,5 @@ pub(super) async fn reload_hides(
             rooms.insert(Arc::from(r));
         }
     }
-    hides.replace(Hides { users, rooms });
-    Ok(())
+    Ok(Hides { users, rooms })
 }

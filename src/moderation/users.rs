@@ -5,7 +5,7 @@ use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
 
-use crate::session::handle::{HideList, SessionHandle};
+use crate::session::handle::{HideList, Hides, SessionHandle};
 
 #[derive(Default)]
 struct Entry {
@@ -32,7 +32,23 @@ impl NodeUsers {
 
     pub fn register(&self, session: &Arc<SessionHandle>) {
         let mut entry = self.users.entry(session.user.id.clone()).or_default();
+        // Under the entry's lock, like `apply_hides`: the flag cannot miss a change.
+        session
+            .hides_any
+            .store(entry.hides.any(), std::sync::atomic::Ordering::Relaxed);
         entry.sessions.push(Arc::downgrade(session));
+    }
+
+    /// Installs a user's new hides for their connections on this node.
+    pub fn apply_hides(&self, user: &str, hides: Hides) {
+        if let Some(entry) = self.users.get_mut(user) {
+            let any = entry.hides.replace(hides);
+            for session in entry.sessions.iter().filter_map(Weak::upgrade) {
+                session
+                    .hides_any
+                    .store(any, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
     }
 
     /// Forgets a connection; the user's entry goes with their last one.
@@ -55,8 +71,8 @@ impl NodeUsers {
             .unwrap_or_default()
     }
 
-    /// The user's shared hides, if they have a connection here.
-    pub fn hides(&self, user: &str) -> Option<Arc<HideList>> {
-        self.users.get(user).map(|e| e.hides.clone())
+    /// Whether the user has a connection here.
+    pub fn is_here(&self, user: &str) -> bool {
+        self.users.contains_key(user)
     }
 }

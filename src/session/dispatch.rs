@@ -2,6 +2,7 @@
 //! joined) and calls a service; rules live in the services and `domain/`.
 
 use std::borrow::Cow;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use guildhall_protocol::{
@@ -244,7 +245,7 @@ impl Connection {
         let moderation = &self.services.moderation;
         let (hides, first_here) = moderation.users.hides_for(&user.id);
         if first_here && moderation.state.hides_anything(&user.id) {
-            moderation.load_hides(&user.id, hides.clone());
+            moderation.load_hides(&user.id);
         }
         let session = Arc::new(SessionHandle {
             id: self.services.new_session_id(),
@@ -252,6 +253,7 @@ impl Connection {
             codec: self.preferred_codec.unwrap_or(codec),
             outbox: self.outbox.clone(),
             hides,
+            hides_any: AtomicBool::new(false),
         });
         moderation.users.register(&session);
         let span = tracing::Span::current();
