@@ -28,7 +28,8 @@ use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
-/// How often batched presence changes go out (the protocol promises at most once a second).
+/// How often batched presence changes go out (the protocol promises at most once a second),
+/// and noted daily logins are counted.
 const PRESENCE_EVERY: Duration = Duration::from_secs(1);
 /// How often expired rate windows, idempotency keys and idle room logs are dropped.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
@@ -248,7 +249,12 @@ async fn presence_ticker(services: Arc<Services>, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tick.tick() => services.hub.flush_presence().await,
+            _ = tick.tick() => {
+                services.hub.flush_presence().await;
+                if let Err(e) = services.guilds.flush_logins().await {
+                    tracing::warn!(error = %e.msg, "counting daily logins failed");
+                }
+            }
         }
     }
 }

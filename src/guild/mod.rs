@@ -9,6 +9,7 @@
 mod errors;
 pub mod jobs;
 mod lifecycle;
+mod logins;
 mod membership;
 mod presence;
 mod progress;
@@ -42,7 +43,9 @@ pub struct GuildService {
     filter: WordFilter,
     /// Users whose login was already counted today (by UTC day), so a reconnecting client's
     /// hello costs no store read. Swept when the day changes.
-    logins_seen: DashMap<Arc<str>, progress::LoginSeen>,
+    logins_seen: DashMap<Arc<str>, logins::LoginSeen>,
+    /// Hellos noted since the last count of logins.
+    logins_pending: parking_lot::Mutex<std::collections::HashSet<Arc<str>>>,
 }
 
 /// The room of a guild.
@@ -64,6 +67,7 @@ impl GuildService {
             node_id,
             filter: WordFilter::builtin(),
             logins_seen: DashMap::new(),
+            logins_pending: parking_lot::Mutex::new(std::collections::HashSet::new()),
         }
     }
 

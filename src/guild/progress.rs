@@ -7,27 +7,15 @@ use serde::Serialize;
 
 use super::errors::{self, db_error};
 use super::{now, to_i64, to_u32, to_u64, GuildService, Tx};
-use crate::auth::User;
 use crate::domain::guild::levels::{
     dna_bonus_pct, level_for_xp, perks_unlocked, with_dna_bonus, xp_for, xp_from_dna, XpSource,
 };
-use crate::domain::guild::vault::day_of;
 use crate::store::guild::guilds::{self, GuildRow};
 use crate::store::guild::ledger::{self, Applied, Entry, LedgerRow};
 use crate::store::guild::{lock_guild, members};
 
-/// Activity points a member earns per daily login and per run (probation counts them).
-const POINTS_PER_LOGIN: i64 = 1;
+/// Activity points a member earns per run reported (probation counts them).
 const POINTS_PER_RUN: i64 = 1;
-/// How long a hello from a user in no guild is remembered before the store is asked again.
-const NON_MEMBER_RECHECK_MS: u64 = 60_000;
-
-/// A user's login as this node last saw it.
-pub(super) struct LoginSeen {
-    pub(super) day: u64,
-    /// When the user was in no guild: ask the store again after this.
-    recheck_at: Option<u64>,
-}
 
 /// The outcome of a reported run.
 #[derive(Clone, Debug, Serialize)]
@@ -242,78 +230,8 @@ impl GuildService {
         })
     }
 
-    /// A member's first login of the (UTC) day earns the guild its login XP and the member an
-    /// activity point; later logins that day earn nothing.
-    pub async fn daily_login(&self, user: &User) -> Result<(), errors::Body> {
-        let now_ms = to_u64(now());
-        let today = day_of(now_ms);
-        let known = self
-            .logins_seen
-            .get(&user.id)
-            .is_some_and(|seen| seen.day == today && seen.recheck_at.is_none_or(|at| now_ms < at));
-        if known {
-            return Ok(());
-        }
-        match self.count_login(user).await {
-            Ok(member) => {
-                // A member's login is counted for the day; a non-member is asked again a
-                // little later, in case they join a guild on another node meanwhile.
-                let recheck_at = (!member).then_some(now_ms + NON_MEMBER_RECHECK_MS);
-                self.logins_seen.insert(
-                    user.id.clone(),
-                    LoginSeen {
-                        day: today,
-                        recheck_at,
-                    },
-                );
-                Ok(())
-            }
-            Err(e) => {
-                self.logins_seen.remove(&user.id);
-                Err(e)
-            }
-        }
-    }
-
-    /// Counts today's login if the user is a member; whether they are.
-    async fn count_login(&self, user: &User) -> Result<bool, errors::Body> {
-        let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        let Some(member) = members::of_user(&mut conn, &user.id)
-            .await
-            .map_err(db_error)?
-        else {
-            return Ok(false);
-        };
-        let now = now();
-        let today = to_i64(day_of(to_u64(now)));
-        if member.login_day >= today {
-            return Ok(true);
-        }
-        drop(conn);
-        let id = member.guild_id;
-        let mut tx = self.locked(id).await?;
-        if !members::mark_login(&mut tx, &user.id, today)
-            .await
-            .map_err(db_error)?
-        {
-            return Ok(true);
-        }
-        members::add_activity(&mut tx, &user.id, POINTS_PER_LOGIN, now)
-            .await
-            .map_err(db_error)?;
-        let row = self.guild_row(&mut tx, id).await?;
-        let up = self
-            .add_xp(&mut tx, &row, self.preset.xp.per_login, now)
-            .await?;
-        tx.commit().await.map_err(db_error)?;
-        if let Some(up) = up {
-            self.publish(id, ev::GUILD_LEVEL_UP, &up).await;
-        }
-        Ok(true)
-    }
-
     /// Adds XP to a locked guild; the level-up to announce, if the level rose.
-    async fn add_xp(
+    pub(super) async fn add_xp(
         &self,
         tx: &mut Tx,
         row: &GuildRow,

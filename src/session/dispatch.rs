@@ -262,7 +262,7 @@ impl Connection {
         self.services.metrics.connections.increment(1.0);
         self.services.metrics.handshakes.increment(1);
         self.session = Some(session.clone());
-        self.daily_login(&session);
+        self.services.guilds.note_login(&session.user.id);
 
         let max_rooms = self.services.config.limits.max_rooms_per_conn;
         let mut resumed = Vec::new();
@@ -484,17 +484,6 @@ impl Connection {
             )
         })?;
         Ok(ReplyBody::Sent(ChatSent { off: event.off }))
-    }
-
-    /// A member's first hello of the day earns their guild its login XP, off the hello's path.
-    fn daily_login(&self, session: &Arc<SessionHandle>) {
-        let services = self.services.clone();
-        let session = session.clone();
-        self.services.sessions.spawn(async move {
-            if let Err(e) = services.guilds.daily_login(&session.user).await {
-                tracing::debug!(error = %e.msg, "daily login not recorded");
-            }
-        });
     }
 
     /// Presence is recorded off the connection's path: a slow store must not hold up a join.

@@ -108,9 +108,21 @@ pub struct SessionHandle {
 }
 
 /// A user's hides, swapped whole when they change.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HideList {
     set: ArcSwap<Hides>,
+}
+
+impl Default for HideList {
+    /// Starts on one empty set shared by every user who hides nothing: an idle connection's
+    /// memory is budgeted, and nearly everyone hides nothing.
+    fn default() -> Self {
+        static NOTHING: std::sync::LazyLock<Arc<Hides>> =
+            std::sync::LazyLock::new(|| Arc::new(Hides::default()));
+        Self {
+            set: ArcSwap::new(NOTHING.clone()),
+        }
+    }
 }
 
 impl HideList {

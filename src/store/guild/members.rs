@@ -289,3 +289,23 @@ pub async fn count_active(
         .fetch_one(conn)
         .await
 }
+
+/// The guild and last counted login day of each of `users` who is in a guild.
+pub async fn logins_of(
+    conn: &mut AnyConnection,
+    users: &[std::sync::Arc<str>],
+) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=users.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT user_id, guild_id, login_day FROM guild_members WHERE user_id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as(&sql);
+    for user in users {
+        query = query.bind(&**user);
+    }
+    query.fetch_all(conn).await
+}
