@@ -33,9 +33,10 @@ impl GuildService {
     pub fn note_login(&self, user: &Arc<str>) {
         let now_ms = to_u64(now());
         let today = day_of(now_ms);
-        let known = self.logins_seen.get(user).is_some_and(|seen| {
-            seen.day == today && seen.recheck_at.is_none_or(|at| now_ms < at)
-        });
+        let known = self
+            .logins_seen
+            .get(user)
+            .is_some_and(|seen| seen.day == today && seen.recheck_at.is_none_or(|at| now_ms < at));
         if known {
             return;
         }

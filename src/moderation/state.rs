@@ -70,20 +70,47 @@ impl Restriction {
     }
 }
 
-type Key = (Arc<str>, Arc<str>);
+/// A user's restrictions by scope (a room, or the platform): lookups borrow the user id, so
+/// the chat path allocates nothing to find that there are none.
+type ByUser = DashMap<Arc<str>, Vec<(Arc<str>, Restriction)>>;
 
 #[derive(Default)]
 pub struct ModState {
     /// Users with any block or personal mute: only their connections load hides.
     hiders: dashmap::DashSet<Arc<str>>,
-    mutes: DashMap<Key, Restriction>,
-    bans: DashMap<Key, Restriction>,
+    mutes: ByUser,
+    bans: ByUser,
     modes: DashMap<Arc<str>, RoomModes>,
     chat_bans: DashMap<Arc<str>, Restriction>,
 }
 
-fn key(scope: &str, user: &str) -> Key {
-    (Arc::from(scope), Arc::from(user))
+fn put(map: &ByUser, scope: &str, user: &str, r: Restriction) {
+    let mut entry = map.entry(Arc::from(user)).or_default();
+    match entry.iter_mut().find(|(s, _)| &**s == scope) {
+        Some((_, slot)) => *slot = r,
+        None => entry.push((Arc::from(scope), r)),
+    }
+}
+
+fn lift(map: &ByUser, scope: &str, user: &str) {
+    if let Some(mut entry) = map.get_mut(user) {
+        entry.retain(|(s, _)| &**s != scope);
+    }
+    map.remove_if(user, |_, v| v.is_empty());
+}
+
+fn find(map: &ByUser, scope: &str, user: &str, now_ms: u64) -> Option<Restriction> {
+    map.get(user)?
+        .iter()
+        .find(|(s, r)| &**s == scope && r.live(now_ms))
+        .map(|(_, r)| *r)
+}
+
+fn sweep_map(map: &ByUser, now_ms: u64) {
+    map.retain(|_, v| {
+        v.retain(|(_, r)| r.live(now_ms));
+        !v.is_empty()
+    });
 }
 
 fn to_u64(v: Option<i64>) -> Option<u64> {
@@ -109,22 +136,18 @@ impl ModState {
         self.modes.clear();
         self.chat_bans.clear();
         for m in mutes {
-            self.mutes.insert(
-                key(&m.scope, &m.user_id),
-                Restriction {
-                    until: to_u64(m.until_ms),
-                    shadow: m.shadow != 0,
-                },
-            );
+            let r = Restriction {
+                until: to_u64(m.until_ms),
+                shadow: m.shadow != 0,
+            };
+            put(&self.mutes, &m.scope, &m.user_id, r);
         }
         for b in bans {
-            self.bans.insert(
-                key(&b.scope, &b.user_id),
-                Restriction {
-                    until: to_u64(b.until_ms),
-                    shadow: false,
-                },
-            );
+            let r = Restriction {
+                until: to_u64(b.until_ms),
+                shadow: false,
+            };
+            put(&self.bans, &b.scope, &b.user_id, r);
         }
         for m in modes {
             self.modes.insert(
@@ -150,29 +173,21 @@ impl ModState {
                 until,
                 shadow,
             } => {
-                self.mutes.insert(
-                    key(scope, user),
-                    Restriction {
-                        until: *until,
-                        shadow: *shadow,
-                    },
-                );
+                let r = Restriction {
+                    until: *until,
+                    shadow: *shadow,
+                };
+                put(&self.mutes, scope, user, r);
             }
-            Change::Unmute { scope, user } => {
-                self.mutes.remove(&key(scope, user));
-            }
+            Change::Unmute { scope, user } => lift(&self.mutes, scope, user),
             Change::Ban { scope, user, until } => {
-                self.bans.insert(
-                    key(scope, user),
-                    Restriction {
-                        until: *until,
-                        shadow: false,
-                    },
-                );
+                let r = Restriction {
+                    until: *until,
+                    shadow: false,
+                };
+                put(&self.bans, scope, user, r);
             }
-            Change::Unban { scope, user } => {
-                self.bans.remove(&key(scope, user));
-            }
+            Change::Unban { scope, user } => lift(&self.bans, scope, user),
             Change::Mode {
                 room,
                 slow_ms,
@@ -221,19 +236,11 @@ impl ModState {
 
     /// The mute that applies to `user` in `room` now: the room's own or the platform's.
     pub fn mute(&self, room: &str, user: &str, now_ms: u64) -> Option<Restriction> {
-        [room, PLATFORM].iter().find_map(|scope| {
-            self.mutes
-                .get(&key(scope, user))
-                .map(|r| *r)
-                .filter(|r| r.live(now_ms))
-        })
+        find(&self.mutes, room, user, now_ms).or_else(|| find(&self.mutes, PLATFORM, user, now_ms))
     }
 
     pub fn banned(&self, scope: &str, user: &str, now_ms: u64) -> Option<Restriction> {
-        self.bans
-            .get(&key(scope, user))
-            .map(|r| *r)
-            .filter(|r| r.live(now_ms))
+        find(&self.bans, scope, user, now_ms)
     }
 
     pub fn chat_ban(&self, user: &str, now_ms: u64) -> Option<Restriction> {
@@ -249,8 +256,8 @@ impl ModState {
 
     /// Drops what has expired.
     pub fn sweep(&self, now_ms: u64) {
-        self.mutes.retain(|_, r| r.live(now_ms));
-        self.bans.retain(|_, r| r.live(now_ms));
+        sweep_map(&self.mutes, now_ms);
+        sweep_map(&self.bans, now_ms);
         self.chat_bans.retain(|_, r| r.live(now_ms));
     }
 }

@@ -150,7 +150,8 @@ impl Connection {
                 }
                 let (filter, standing) = match guild_of_room(&room) {
                     Some(guild) => {
-                        let gate = self.services.guilds.chat_gate(guild, &session.user).await?;
+                        let gate =
+                            Box::pin(self.services.guilds.chat_gate(guild, &session.user)).await?;
                         (Some(gate.filter), Some(gate.standing))
                     }
                     None => (None, None),
@@ -161,7 +162,7 @@ impl Connection {
                     .check_send(&session.user, &room, standing)
                     .await?;
                 if verdict == SendVerdict::Shadow {
-                    return self.shadow_send(session, &room, &send.text).await;
+                    return Box::pin(self.shadow_send(session, &room, &send.text)).await;
                 }
                 self.services
                     .chat
@@ -170,8 +171,10 @@ impl Connection {
                     .map(ReplyBody::Sent)
             }
             ClientOp::ChatHistory(req) => self.history(session, req).await,
-            ClientOp::Guild(op) => self.guild_op(&session.user, op, idem).await,
-            ClientOp::Mod(op) => self.mod_op(&session.user, op).await,
+            // Boxed: their futures are far larger than chat's, and every frame's dispatch
+            // future is allocated at the size of its largest arm.
+            ClientOp::Guild(op) => Box::pin(self.guild_op(&session.user, op, idem)).await,
+            ClientOp::Mod(op) => Box::pin(self.mod_op(&session.user, op)).await,
             ClientOp::Hello(_) | ClientOp::RoomJoin(_) => {
                 Err(ErrorBody::new(ErrorCode::Internal, "misrouted op"))
             }
@@ -414,10 +417,7 @@ impl Connection {
         if name.kind == RoomKind::Guild && !session.user.is_moderator() {
             let guild = guild_of_room(name.as_str())
                 .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, "no such guild"))?;
-            self.services
-                .guilds
-                .may_enter(guild, &session.user.id)
-                .await?;
+            Box::pin(self.services.guilds.may_enter(guild, &session.user.id)).await?;
         }
         self.services
             .hub
