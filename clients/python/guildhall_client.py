@@ -403,8 +403,10 @@ class Client:
             pos = self.positions.get(room)
             if pos is not None and ep == pos[0] and off <= pos[1]:
                 return  # a repeat
-            if pos is not None and (ep != pos[0] or off > pos[1] + 1):
-                self.reloads.append(room)  # epoch changed (or a gap): events may be missing
+            if pos is not None and ep != pos[0]:
+                # The epoch changed: events may be missing. (A jump in `off` within an epoch is
+                # events withheld from this connection, such as a blocked user's messages: §8.)
+                self.reloads.append(room)
                 task = asyncio.ensure_future(self._reload(room))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
