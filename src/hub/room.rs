@@ -20,8 +20,8 @@ use guildhall_protocol::close;
 pub struct Membership {
     pub session: Arc<SessionHandle>,
     pub gate: Gate,
-    /// Set when the room removed this member (kicked from a guild, the guild disbanded); the
-    /// session finds out on its next send there.
+    /// Set when the room removed this member (kicked or banned by a moderator, kicked from or
+    /// leaving the guild, the guild disbanded); the session finds out on its next send there.
     evicted: AtomicBool,
 }
 
@@ -149,8 +149,9 @@ impl RoomState {
         for member in self.members.load().iter() {
             member.offer(event);
         }
-        // Membership events of a guild room end the removed members' live view of it on every
-        // node at once: each node sees the event in its own copy of the log.
+        // Removals (a moderator's kick or ban, a guild's kick, leave or disband) end the removed
+        // members' live view of the room on every node at once: each node sees the event in
+        // its own copy of the log.
         if let Some(who) = evicts(event) {
             self.evict(who);
         }
