@@ -170,3 +170,91 @@ async fn a_block_reaches_the_blockers_connections_on_every_node() {
     assert_eq!(reply["err"]["code"], "unavailable", "{reply}");
     cluster.cleanup().await;
 }
+
+#[tokio::test]
+async fn guild_officers_moderate_lower_ranks_across_nodes() {
+    let cluster = Cluster::new().await;
+    let a = cluster.guild_node("a").await;
+    let b = cluster.guild_node("b").await;
+    for codec in codecs() {
+        let suffix = format!("{codec:?}").to_lowercase();
+        let (lead_id, off_id, mem_id) = (
+            format!("lead-{suffix}"),
+            format!("off-{suffix}"),
+            format!("mem-{suffix}"),
+        );
+        credit_dna(&a, &lead_id, 5_000, &format!("fund-{lead_id}")).await;
+        let mut lead = cluster.client(&a, &lead_id, codec).await;
+        let created = lead
+            .request(
+                "guild.create",
+                json!({ "name": format!("Wardens {suffix}"), "tag": if suffix == "json" { "WJS" } else { "WMP" } }),
+            )
+            .await;
+        assert_eq!(created["ok"], true, "{created}");
+        let guild = created["d"]["guild"]["id"].as_u64().expect("id");
+        let room = format!("guild:{guild}");
+        let (status, _) = api(
+            &a,
+            "POST",
+            &format!("/api/guilds/{guild}/xp"),
+            Some(&json!({ "source": "raid_victory", "idem": format!("r-{suffix}") })),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = api(
+            &a,
+            "POST",
+            &format!("/api/guilds/{guild}/xp"),
+            Some(&json!({ "source": "war_win", "idem": format!("w-{suffix}") })),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let mut off = cluster.client(&a, &off_id, codec).await;
+        let mut mem = cluster.client(&b, &mem_id, codec).await;
+        for c in [&mut off, &mut mem] {
+            let joined = c.request("guild.join", json!({ "guild": guild })).await;
+            assert_eq!(joined["ok"], true, "{joined}");
+            let entered = c.request("room.join", json!({ "room": room })).await;
+            assert_eq!(entered["ok"], true, "{entered}");
+        }
+        for _ in 0..3 {
+            let promoted = lead
+                .request("guild.promote", json!({ "guild": guild, "user": off_id }))
+                .await;
+            assert_eq!(promoted["ok"], true, "{promoted}");
+        }
+        // The officer on A mutes the member on B: B refuses the member's next message.
+        let muted = off
+            .request(
+                "mod.mute",
+                json!({ "room": room, "user": mem_id, "duration": "1h" }),
+            )
+            .await;
+        assert_eq!(muted["ok"], true, "{muted}");
+        let reply = mem
+            .request("chat.send", json!({ "room": room, "text": "hey" }))
+            .await;
+        assert_eq!(reply["err"]["code"], "muted", "{codec:?}: {reply}");
+        // Not the leader, and a member moderates no one.
+        let reply = off
+            .request(
+                "mod.mute",
+                json!({ "room": room, "user": lead_id, "duration": "1h" }),
+            )
+            .await;
+        assert_eq!(reply["err"]["code"], "forbidden", "{reply}");
+        assert_eq!(
+            reply["err"]["msg"], "you can only moderate members of lower rank",
+            "{reply}"
+        );
+        let reply = mem
+            .request("mod.kick", json!({ "room": room, "user": off_id }))
+            .await;
+        assert_eq!(
+            reply["err"]["msg"], "only moderators may do this",
+            "{reply}"
+        );
+    }
+    cluster.cleanup().await;
+}
