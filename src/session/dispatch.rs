@@ -190,6 +190,8 @@ impl Connection {
         if !room.kind.is_chat() {
             return Err(ErrorBody::new(ErrorCode::NotFound, "this room has no chat"));
         }
+        // Reading a room's history takes what entering it takes.
+        self.may_enter_room(session, &room).await?;
         let limit = req
             .limit
             .unwrap_or(self.services.config.chat.history_on_join);
@@ -411,14 +413,7 @@ impl Connection {
         since: Option<(&str, u64)>,
     ) -> Result<PendingJoin, ErrorBody> {
         let name = checked_room(room, &session.user.id)?;
-        self.services
-            .moderation
-            .check_join(&session.user, name.as_str())?;
-        if name.kind == RoomKind::Guild && !session.user.is_moderator() {
-            let guild = guild_of_room(name.as_str())
-                .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, "no such guild"))?;
-            Box::pin(self.services.guilds.may_enter(guild, &session.user.id)).await?;
-        }
+        self.may_enter_room(session, &name).await?;
         self.services
             .hub
             .join(session, name.as_str(), since)
@@ -430,6 +425,24 @@ impl Connection {
                     "the room's log is unavailable; retry",
                 )
             })
+    }
+
+    /// What the name does not tell: bans, and a guild room's membership (platform moderators
+    /// enter any guild room, to moderate it).
+    async fn may_enter_room(
+        &self,
+        session: &SessionHandle,
+        name: &RoomName,
+    ) -> Result<(), ErrorBody> {
+        self.services
+            .moderation
+            .check_join(&session.user, name.as_str())?;
+        if name.kind == RoomKind::Guild && !session.user.is_moderator() {
+            let guild = guild_of_room(name.as_str())
+                .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, "no such guild"))?;
+            Box::pin(self.services.guilds.may_enter(guild, &session.user.id)).await?;
+        }
+        Ok(())
     }
 
     fn open(&mut self, join: PendingJoin) {

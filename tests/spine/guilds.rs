@@ -222,6 +222,10 @@ async fn lifecycle(backend: Backend, codec: guildhall_protocol::Codec) {
         &dave.request("room.join", json!({ "room": room })).await,
         "forbidden",
     );
+    refused(
+        &dave.request("chat.history", json!({ "room": room })).await,
+        "forbidden",
+    );
     let members = roster(&mut alice, guild).await;
     assert_eq!(
         members,

@@ -162,6 +162,12 @@ async fn live_room_actions_in_both_codecs() {
             &alice2.request("room.join", json!({ "room": room })).await,
             "banned",
         );
+        refused(
+            &alice2
+                .request("chat.history", json!({ "room": room }))
+                .await,
+            "banned",
+        );
         ok(&moder
             .request("mod.unban", json!({ "room": room, "user": "alice" }))
             .await);
