@@ -6,5 +6,7 @@ pub mod filter;
 pub mod guild;
 pub mod links;
 pub mod moderation;
+pub mod raid;
 pub mod room;
 pub mod send_window;
+pub mod war;
