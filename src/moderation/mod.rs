@@ -31,7 +31,7 @@ use crate::hub::event::LogEvent;
 use crate::hub::{Hub, SystemListener};
 use crate::store::guild::{members, GuildDb};
 use crate::store::moderation::{audit, penalties, restrictions, safety as safety_store};
-use state::{Change, ModState, SYS_EVENT, SYS_ROOM};
+use state::{Change, ModState, StoreView, SYS_EVENT, SYS_ROOM};
 use users::NodeUsers;
 
 pub use enforce::{GuildStanding, SendVerdict};
@@ -87,20 +87,38 @@ impl ModerationService {
     /// Reloads the in-memory state from the store. Also run periodically, so a change whose
     /// announcement was lost (the broker was down) still reaches every node.
     pub async fn refresh(&self) -> Result<(), ErrorBody> {
+        // A change applied while the store was read wins; read again (a few times at most:
+        // the 30 s refresh will come back anyway).
+        for _ in 0..3 {
+            let generation = self.state.generation();
+            let view = self.read_store().await?;
+            if self.state.load(generation, view) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_store(&self) -> Result<StoreView, ErrorBody> {
         let now = to_i64(now_ms());
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
         let (mutes, bans, modes) = restrictions::active(&mut conn, now)
             .await
             .map_err(db_error)?;
-        let bans_in_force = penalties::in_force(&mut conn, now)
+        let chat_bans = penalties::in_force(&mut conn, now)
             .await
             .map_err(db_error)?
             .into_iter()
             .map(|p| (p.user_id, p.ends_ms))
             .collect();
         let hiders = safety_store::hiders(&mut conn).await.map_err(db_error)?;
-        self.state.load(mutes, bans, modes, bans_in_force, hiders);
-        Ok(())
+        Ok(StoreView {
+            mutes,
+            bans,
+            modes,
+            chat_bans,
+            hiders,
+        })
     }
 
     pub fn sweep(&self) {

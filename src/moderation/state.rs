@@ -4,6 +4,8 @@
 //! applied on the acting node before it is acknowledged, and on the others as its event
 //! arrives (a Redis round trip).
 
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -74,8 +76,35 @@ impl Restriction {
 /// the chat path allocates nothing to find that there are none.
 type ByUser = DashMap<Arc<str>, Vec<(Arc<str>, Restriction)>>;
 
+/// What the store holds in force, as a reload reads it.
+pub struct StoreView {
+    pub mutes: Vec<MuteRow>,
+    pub bans: Vec<BanRow>,
+    pub modes: Vec<ModeRow>,
+    pub chat_bans: Vec<(String, Option<i64>)>,
+    pub hiders: Vec<String>,
+}
+
+/// The later of two ends (None: never).
+fn longer(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    }
+}
+
+/// Replaces a map's contents key by key: stale keys go, the rest is overwritten in place.
+fn replace_all<V>(map: &DashMap<Arc<str>, V>, new: HashMap<Arc<str>, V>) {
+    map.retain(|k, _| new.contains_key(k));
+    for (k, v) in new {
+        map.insert(k, v);
+    }
+}
+
 #[derive(Default)]
 pub struct ModState {
+    /// Changes applied so far (see [`ModState::load`]).
+    generation: AtomicU64,
     /// Users with any block or personal mute: only their connections load hides.
     hiders: dashmap::DashSet<Arc<str>>,
     mutes: ByUser,
@@ -118,54 +147,78 @@ fn to_u64(v: Option<i64>) -> Option<u64> {
 }
 
 impl ModState {
-    /// Replaces everything with the store's view.
-    pub fn load(
-        &self,
-        mutes: Vec<MuteRow>,
-        bans: Vec<BanRow>,
-        modes: Vec<ModeRow>,
-        chat_bans: Vec<(String, Option<i64>)>,
-        hiders: Vec<String>,
-    ) {
-        self.hiders.clear();
-        for h in hiders {
-            self.hiders.insert(Arc::from(h.as_str()));
+    /// How many changes have been applied so far: a reload read before a change must not
+    /// overwrite it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Replaces everything with the store's view, read when the state was at `generation`.
+    /// Refused (false) if a change was applied since: the caller reads again. Entries still in
+    /// force are never removed on the way, so a check racing a reload never sees a gap.
+    pub fn load(&self, generation: u64, view: StoreView) -> bool {
+        if self.generation() != generation {
+            return false;
         }
-        self.mutes.clear();
-        self.bans.clear();
-        self.modes.clear();
-        self.chat_bans.clear();
-        for m in mutes {
+        let mut mutes: HashMap<Arc<str>, Vec<(Arc<str>, Restriction)>> = HashMap::new();
+        for m in view.mutes {
             let r = Restriction {
                 until: to_u64(m.until_ms),
                 shadow: m.shadow != 0,
             };
-            put(&self.mutes, &m.scope, &m.user_id, r);
+            mutes
+                .entry(Arc::from(m.user_id.as_str()))
+                .or_default()
+                .push((Arc::from(m.scope.as_str()), r));
         }
-        for b in bans {
+        let mut bans: HashMap<Arc<str>, Vec<(Arc<str>, Restriction)>> = HashMap::new();
+        for b in view.bans {
             let r = Restriction {
                 until: to_u64(b.until_ms),
                 shadow: false,
             };
-            put(&self.bans, &b.scope, &b.user_id, r);
+            bans.entry(Arc::from(b.user_id.as_str()))
+                .or_default()
+                .push((Arc::from(b.scope.as_str()), r));
         }
-        for m in modes {
-            self.modes.insert(
-                Arc::from(m.room.as_str()),
-                RoomModes {
+        let modes: HashMap<Arc<str>, RoomModes> = view
+            .modes
+            .into_iter()
+            .map(|m| {
+                let modes = RoomModes {
                     slow_ms: u64::try_from(m.slow_ms).unwrap_or(0),
                     members_only: m.members_only != 0,
                     panic: m.panic != 0,
-                },
-            );
+                };
+                (Arc::from(m.room.as_str()), modes)
+            })
+            .collect();
+        let mut chat_bans: HashMap<Arc<str>, Restriction> = HashMap::new();
+        for (user, until) in view.chat_bans {
+            let until = to_u64(until);
+            let slot = chat_bans
+                .entry(Arc::from(user.as_str()))
+                .or_insert(Restriction {
+                    until,
+                    shadow: false,
+                });
+            slot.until = longer(slot.until, until);
         }
-        for (user, until) in chat_bans {
-            self.apply_chat_ban(&user, to_u64(until));
+        replace_all(&self.mutes, mutes);
+        replace_all(&self.bans, bans);
+        replace_all(&self.modes, modes);
+        replace_all(&self.chat_bans, chat_bans);
+        let hiders: HashSet<Arc<str>> = view.hiders.iter().map(|h| Arc::from(h.as_str())).collect();
+        self.hiders.retain(|h| hiders.contains(h));
+        for h in hiders {
+            self.hiders.insert(h);
         }
+        true
     }
 
     /// Applies one change (idempotent: the acting node applies it twice).
     pub fn apply(&self, change: &Change) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         match change {
             Change::Mute {
                 scope,
@@ -221,12 +274,7 @@ impl ModState {
                 until,
                 shadow: false,
             });
-        let longer = match (entry.until, until) {
-            (None, _) => None,
-            (_, None) => None,
-            (Some(a), Some(b)) => Some(a.max(b)),
-        };
-        entry.until = longer;
+        entry.until = longer(entry.until, until);
     }
 
     /// Whether the user has ever blocked or muted anyone (their hides are worth loading).
@@ -308,5 +356,44 @@ mod tests {
         assert!(s.chat_ban("u", 9).is_some(), "the longer ban stands");
         s.sweep(20);
         assert!(s.chat_ban("u", 9).is_none(), "swept");
+    }
+
+    fn view(mutes: &[(&str, &str)]) -> StoreView {
+        StoreView {
+            mutes: mutes
+                .iter()
+                .map(|(scope, user)| MuteRow {
+                    scope: (*scope).into(),
+                    user_id: (*user).into(),
+                    until_ms: None,
+                    shadow: 0,
+                })
+                .collect(),
+            bans: Vec::new(),
+            modes: Vec::new(),
+            chat_bans: Vec::new(),
+            hiders: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_reload_replaces_in_place_and_never_undoes_a_newer_change() {
+        let s = ModState::default();
+        assert!(s.load(s.generation(), view(&[("chan:a", "u"), ("chan:a", "v")])));
+        assert!(s.mute("chan:a", "u", 0).is_some());
+        // The store no longer has v's mute: it goes, u's stays.
+        assert!(s.load(s.generation(), view(&[("chan:a", "u")])));
+        assert!(s.mute("chan:a", "u", 0).is_some());
+        assert!(s.mute("chan:a", "v", 0).is_none());
+        // A read taken before a change is refused: the change stands.
+        let before = s.generation();
+        s.apply(&Change::Mute {
+            scope: "chan:a".into(),
+            user: "w".into(),
+            until: None,
+            shadow: false,
+        });
+        assert!(!s.load(before, view(&[("chan:a", "u")])));
+        assert!(s.mute("chan:a", "w", 0).is_some());
     }
 }
