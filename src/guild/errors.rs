@@ -1,4 +1,5 @@
-//! How guild refusals reach the client: one place that maps rule outcomes to error codes.
+//! How refusals reach the client: one place that maps rule outcomes to error codes, for the
+//! guild service and the moderation service alike.
 
 use guildhall_protocol::{ErrorBody, ErrorCode};
 
@@ -61,6 +62,10 @@ pub fn invalid(msg: impl Into<String>) -> ErrorBody {
 
 pub fn forbidden(msg: impl Into<String>) -> ErrorBody {
     ErrorBody::new(ErrorCode::Forbidden, msg)
+}
+
+pub fn not_found(msg: impl Into<String>) -> ErrorBody {
+    ErrorBody::new(ErrorCode::NotFound, msg)
 }
 
 pub fn conflict(msg: impl Into<String>) -> ErrorBody {

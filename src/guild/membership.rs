@@ -113,12 +113,7 @@ impl GuildService {
         let application = requests::take(&mut tx, id, &req.user, APPLY)
             .await
             .map_err(db_error)?
-            .ok_or_else(|| {
-                errors::Body::new(
-                    guildhall_protocol::ErrorCode::NotFound,
-                    "no application from that user",
-                )
-            })?;
+            .ok_or_else(|| errors::not_found("no application from that user"))?;
         if !req.accept {
             return tx.commit().await.map_err(db_error);
         }
@@ -369,12 +364,7 @@ impl GuildService {
         let pending = requests::transfer(&mut tx, id)
             .await
             .map_err(db_error)?
-            .ok_or_else(|| {
-                errors::Body::new(
-                    guildhall_protocol::ErrorCode::NotFound,
-                    "no leadership transfer is pending",
-                )
-            })?;
+            .ok_or_else(|| errors::not_found("no leadership transfer is pending"))?;
         if *pending.to_id != *user.id {
             permit(&self.preset, &actor.role, Action::Transfer).map_err(errors::denied)?;
         }
@@ -529,10 +519,5 @@ async fn take_invite(tx: &mut Tx, guild: i64, user: &str) -> Result<(), errors::
         .await
         .map_err(db_error)?
         .map(|_| ())
-        .ok_or_else(|| {
-            errors::Body::new(
-                guildhall_protocol::ErrorCode::NotFound,
-                "no invite from this guild",
-            )
-        })
+        .ok_or_else(|| errors::not_found("no invite from this guild"))
 }

@@ -6,7 +6,7 @@
 //! limits) are made inside it, so they hold whatever node the competing request came to. The
 //! event announcing a change is published after the commit: what members see has happened.
 
-mod errors;
+pub mod errors;
 pub mod jobs;
 mod lifecycle;
 mod logins;
@@ -29,6 +29,7 @@ use crate::domain::filter::WordFilter;
 use crate::domain::guild::preset::Preset;
 use crate::hub::Hub;
 use crate::store::guild::{lock_guild, members, GuildDb, Tx};
+use crate::store::{to_i64, to_u64};
 
 pub use errors::db_error;
 pub use presence::ChatGate;
@@ -118,15 +119,6 @@ impl GuildService {
             tracing::warn!(error = %e, guild, ev, "a guild event was not published");
         }
     }
-}
-
-/// Timestamps and counters are stored as BIGINT; these convert at the boundary.
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn to_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
 }
 
 fn to_u32(v: i64) -> u32 {

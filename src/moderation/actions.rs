@@ -2,19 +2,22 @@
 
 use guildhall_protocol::{
     ev, ChatDeleted, ModDelete, ModMode, ModMute, ModMuted, ModRoomTarget, ModTarget, RoomKicked,
-    RoomMode, UserRef,
+    RoomMode,
 };
 
 use super::state::Change;
-use super::{invalid, not_found, to_i64, ModerationService};
+use super::ModerationService;
 use crate::auth::User;
 use crate::clock::now_ms;
 use crate::domain::moderation::access::ModAction;
 use crate::domain::moderation::modes::{slow_ms_ok, MuteDuration, RoomModes, MAX_SLOW_MS};
 use crate::domain::room::{is_valid_user_id, RoomName};
 use crate::guild::db_error;
+use crate::guild::errors::{invalid, not_found};
+use crate::guild::views::user as user_ref;
 use crate::store::moderation::restrictions::{self, ModeRow, NewRestriction, Table};
 use crate::store::moderation::{reports, PLATFORM};
+use crate::store::to_i64;
 use guildhall_protocol::ErrorBody;
 
 /// Longest reason a moderator may give, chars.
@@ -351,11 +354,4 @@ fn checked_reason(reason: Option<&str>) -> Result<(), ErrorBody> {
         )));
     }
     Ok(())
-}
-
-pub(super) fn user_ref(id: &str, name: &str) -> UserRef {
-    UserRef {
-        id: id.to_owned(),
-        name: name.to_owned(),
-    }
 }

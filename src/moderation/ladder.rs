@@ -4,9 +4,8 @@ use guildhall_protocol::{
     AuditEntry, AuditPage, ModAuditQuery, ModPenalize, Penalty, PenaltyAppeal, PenaltyList,
 };
 
-use super::actions::user_ref;
 use super::state::Change;
-use super::{invalid, not_found, to_i64, to_u64, ModerationService};
+use super::ModerationService;
 use crate::auth::User;
 use crate::clock::now_ms;
 use crate::domain::moderation::access::ModAction;
@@ -16,10 +15,13 @@ use crate::domain::moderation::ladder::{
 use crate::domain::moderation::reports::Category;
 use crate::domain::room::is_valid_user_id;
 use crate::guild::db_error;
+use crate::guild::errors::{invalid, not_found};
+use crate::guild::views::user as user_ref;
 use crate::store::guild::members;
 use crate::store::moderation::audit::{self, AuditQuery};
 use crate::store::moderation::penalties::{self, NewPenalty, PenaltyRow};
 use crate::store::moderation::PLATFORM;
+use crate::store::{to_i64, to_u64};
 use guildhall_protocol::ErrorBody;
 
 const MAX_AUDIT_PAGE: u32 = 200;

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
-use guildhall_protocol::{ErrorBody, ErrorCode};
+use guildhall_protocol::ErrorBody;
 use serde::Serialize;
 
 use crate::auth::User;
@@ -26,11 +26,13 @@ use crate::clock::now_ms;
 use crate::config::ModerationConfig;
 use crate::domain::guild::roles::{permit, Action};
 use crate::domain::moderation::access::{may_moderate, ModAction, Moderator};
-use crate::guild::{db_error, guild_of_room, GuildService};
+use crate::guild::errors::{self, db_error};
+use crate::guild::{guild_of_room, GuildService};
 use crate::hub::event::LogEvent;
 use crate::hub::{Hub, SystemListener};
 use crate::store::guild::{members, GuildDb};
 use crate::store::moderation::{audit, penalties, restrictions, safety as safety_store};
+use crate::store::to_i64;
 use state::{Change, ModState, StoreView, SYS_EVENT, SYS_ROOM};
 use users::NodeUsers;
 
@@ -299,21 +301,5 @@ impl SystemListener for Listener {
 }
 
 fn forbidden(denied: impl std::fmt::Display) -> ErrorBody {
-    ErrorBody::new(ErrorCode::Forbidden, denied.to_string())
-}
-
-fn invalid(msg: impl Into<String>) -> ErrorBody {
-    ErrorBody::new(ErrorCode::Invalid, msg)
-}
-
-fn not_found(msg: impl Into<String>) -> ErrorBody {
-    ErrorBody::new(ErrorCode::NotFound, msg)
-}
-
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn to_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
+    errors::forbidden(denied.to_string())
 }

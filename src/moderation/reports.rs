@@ -4,8 +4,7 @@ use guildhall_protocol::{
     ChatMsg, ModReportsQuery, ModResolve, Report, ReportCreate, ReportCreated, ReportList,
 };
 
-use super::actions::user_ref;
-use super::{invalid, not_found, to_i64, to_u64, ModerationService};
+use super::ModerationService;
 use crate::auth::User;
 use crate::clock::now_ms;
 use crate::domain::moderation::access::ModAction;
@@ -14,8 +13,11 @@ use crate::domain::moderation::reports::{
 };
 use crate::domain::room::{is_valid_user_id, RoomName};
 use crate::guild::db_error;
+use crate::guild::errors::{conflict, invalid, not_found};
+use crate::guild::views::user as user_ref;
 use crate::store::moderation::reports::{self, NewReport, ReportRow, StatusChange};
-use guildhall_protocol::{ErrorBody, ErrorCode};
+use crate::store::{to_i64, to_u64};
+use guildhall_protocol::ErrorBody;
 
 const MAX_QUEUE_PAGE: u32 = 200;
 
@@ -147,7 +149,7 @@ impl ModerationService {
         if !moved {
             return Err(match reports::get(&mut tx, id).await.map_err(db_error)? {
                 None => not_found("no such report"),
-                Some(_) => ErrorBody::new(ErrorCode::Conflict, "that report is not pending"),
+                Some(_) => conflict("that report is not pending"),
             });
         }
         let row = reports::get(&mut tx, id)
@@ -200,10 +202,7 @@ impl ModerationService {
             .map_err(db_error)?
             .ok_or_else(|| not_found("no such report"))?;
         if !moved {
-            return Err(ErrorBody::new(
-                ErrorCode::Conflict,
-                "that report is closed already",
-            ));
+            return Err(conflict("that report is closed already"));
         }
         tx.commit().await.map_err(db_error)?;
         if let Some(warning_only) = penalty {

@@ -8,15 +8,17 @@ use guildhall_protocol::{ErrorBody, ErrorCode, PersonalMute, PersonalMutes, Sett
 
 use super::state::Change;
 use super::users::NodeUsers;
-use super::{invalid, to_i64, ModerationService};
+use super::ModerationService;
 use crate::auth::User;
 use crate::clock::now_ms;
 use crate::domain::moderation::access::{DmPolicy, MAX_BLOCKS};
 use crate::domain::room::{is_valid_user_id, RoomName};
 use crate::guild::db_error;
+use crate::guild::errors::invalid;
 use crate::session::handle::Hides;
 use crate::store::guild::GuildDb;
 use crate::store::moderation::safety;
+use crate::store::to_i64;
 
 const USER_PREFIX: &str = "user:";
 /// Most personally muted users, and most muted rooms, one user keeps.

@@ -52,6 +52,16 @@ pub(crate) fn oldest_first(rows: Vec<ChatRow>) -> Vec<ChatMsg> {
     rows.into_iter().rev().map(ChatMsg::from).collect()
 }
 
+/// Timestamps and counters are BIGINT in both stores; these convert at the boundary,
+/// saturating rather than wrapping.
+pub fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
