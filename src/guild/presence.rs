@@ -10,13 +10,13 @@ use crate::domain::filter::FilterLevel;
 use crate::domain::guild::levels::chat_unlocked;
 use crate::domain::guild::profile::MemberPresence;
 use crate::domain::guild::roles::{permit, Action};
-use crate::moderation::GuildStanding;
+use crate::moderation::GuildSpeaker;
 use crate::store::guild::{guilds, members};
 
 /// What the guild says about a message to its room.
 pub struct ChatGate {
     pub filter: FilterLevel,
-    pub standing: GuildStanding,
+    pub speaker: GuildSpeaker,
 }
 
 impl GuildService {
@@ -35,7 +35,7 @@ impl GuildService {
     }
 
     /// Whether `user` may chat in the guild's room now, with the guild's profanity filter and
-    /// the speaker's standing for the room's modes. Read from the store per message: a kick or
+    /// what the guild says of the speaker for the room's modes. Read from the store per message: a kick or
     /// a level change applies to the next one. Platform moderators speak in any guild room.
     pub async fn chat_gate(&self, guild: i64, user: &User) -> Result<ChatGate, errors::Body> {
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
@@ -55,7 +55,7 @@ impl GuildService {
             if user.is_moderator() {
                 return Ok(ChatGate {
                     filter,
-                    standing: GuildStanding {
+                    speaker: GuildSpeaker {
                         member: false,
                         officer: true,
                     },
@@ -73,7 +73,7 @@ impl GuildService {
         }
         Ok(ChatGate {
             filter,
-            standing: GuildStanding {
+            speaker: GuildSpeaker {
                 member: true,
                 officer: permit(&self.preset, &member.role, Action::Mute).is_ok(),
             },

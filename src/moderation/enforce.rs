@@ -17,13 +17,13 @@ use crate::store::moderation::{safety, PLATFORM};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SendVerdict {
     Deliver,
-    /// Shadow-muted: the message reaches only the sender's own connection.
+    /// Shadow-muted: the message reaches only the sender's own connections.
     Shadow,
 }
 
 /// What the guild knows of a speaker in its room, when the room is a guild's.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct GuildStanding {
+pub struct GuildSpeaker {
     pub member: bool,
     pub officer: bool,
 }
@@ -51,13 +51,13 @@ impl ModerationService {
         Ok(())
     }
 
-    /// Whether `user` may send to `room` now, and how. `guild` is their standing when the
+    /// Whether `user` may send to `room` now, and how. `guild` is what their guild says of them when the
     /// room is a guild's.
     pub async fn check_send(
         &self,
         user: &User,
         room: &Arc<str>,
-        guild: Option<GuildStanding>,
+        guild: Option<GuildSpeaker>,
     ) -> Result<SendVerdict, ErrorBody> {
         let now = now_ms();
         if self.state.banned(PLATFORM, &user.id, now).is_some() {
@@ -75,10 +75,10 @@ impl ModerationService {
         }
         let modes = self.state.modes(room);
         if modes != Default::default() {
-            let standing = guild.unwrap_or_default();
+            let in_guild = guild.unwrap_or_default();
             let speaker = Speaker {
-                privileged: user.is_moderator() || standing.officer,
-                member: user.member || standing.member,
+                privileged: user.is_moderator() || in_guild.officer,
+                member: user.member || in_guild.member,
                 account_created_ms: user.created_at_ms,
             };
             let key = (room.clone(), user.id.clone());

@@ -36,7 +36,7 @@ use crate::store::to_i64;
 use state::{Change, ModState, StoreView, SYS_EVENT, SYS_ROOM};
 use users::NodeUsers;
 
-pub use enforce::{GuildStanding, SendVerdict};
+pub use enforce::{GuildSpeaker, SendVerdict};
 pub use ladder::Accountability;
 
 pub struct ModerationService {

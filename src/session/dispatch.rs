@@ -148,18 +148,18 @@ impl Connection {
                         "you are no longer in this room",
                     ));
                 }
-                let (filter, standing) = match guild_of_room(&room) {
+                let (filter, speaker) = match guild_of_room(&room) {
                     Some(guild) => {
                         let gate =
                             Box::pin(self.services.guilds.chat_gate(guild, &session.user)).await?;
-                        (Some(gate.filter), Some(gate.standing))
+                        (Some(gate.filter), Some(gate.speaker))
                     }
                     None => (None, None),
                 };
                 let verdict = self
                     .services
                     .moderation
-                    .check_send(&session.user, &room, standing)
+                    .check_send(&session.user, &room, speaker)
                     .await?;
                 if verdict == SendVerdict::Shadow {
                     return Box::pin(self.shadow_send(session, &room, &send.text)).await;
