@@ -277,7 +277,6 @@ async fn guild_officers_moderate_their_room_on_lower_ranks_only() {
     let mut off = joiner(server, "off", codec, guild).await;
     promote(&mut lead, guild, "off", 3).await; // officer
     let mut mem = joiner(server, "mem", codec, guild).await;
-    let _ = &mut mem;
     let mute = |user: &str| json!({ "room": room, "user": user, "duration": "1h" });
     ok(&off.request("mod.mute", mute("mem")).await);
     let msg = refused(&off.request("mod.mute", mute("lead")).await, "forbidden");
