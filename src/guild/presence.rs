@@ -11,7 +11,7 @@ use crate::domain::guild::levels::chat_unlocked;
 use crate::domain::guild::profile::MemberPresence;
 use crate::domain::guild::roles::{permit, Action};
 use crate::moderation::GuildSpeaker;
-use crate::store::guild::{guilds, members};
+use crate::store::guild::members;
 
 /// What the guild says about a message to its room.
 pub struct ChatGate {
@@ -39,19 +39,16 @@ impl GuildService {
     /// a level change applies to the next one. Platform moderators speak in any guild room.
     pub async fn chat_gate(&self, guild: i64, user: &User) -> Result<ChatGate, errors::Body> {
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        let member = members::get(&mut conn, guild, &user.id)
-            .await
-            .map_err(db_error)?;
-        let row = guilds::get(&mut conn, guild)
+        let (role, level, profanity) = members::chat_gate(&mut conn, guild, &user.id)
             .await
             .map_err(db_error)?
             .ok_or_else(errors::no_guild)?;
-        let filter = match row.profanity.as_str() {
+        let filter = match profanity.as_str() {
             "off" => FilterLevel::Off,
             "strict" => FilterLevel::Strict,
             _ => FilterLevel::Medium,
         };
-        let Some(member) = member else {
+        let Some(role) = role else {
             if user.is_moderator() {
                 return Ok(ChatGate {
                     filter,
@@ -63,8 +60,8 @@ impl GuildService {
             }
             return Err(errors::not_member());
         };
-        permit(&self.preset, &member.role, Action::Chat).map_err(errors::denied)?;
-        let level = u32::try_from(row.level).unwrap_or(0);
+        permit(&self.preset, &role, Action::Chat).map_err(errors::denied)?;
+        let level = u32::try_from(level).unwrap_or(0);
         if !chat_unlocked(&self.preset, level) {
             return Err(errors::forbidden(format!(
                 "guild chat unlocks at level {}",
@@ -75,7 +72,7 @@ impl GuildService {
             filter,
             speaker: GuildSpeaker {
                 member: true,
-                officer: permit(&self.preset, &member.role, Action::Mute).is_ok(),
+                officer: permit(&self.preset, &role, Action::Mute).is_ok(),
             },
         })
     }

@@ -106,15 +106,10 @@ impl ModerationService {
     /// inbox, so a blocked user learns nothing.
     async fn check_dm(&self, from: &str, to: &str) -> Result<(), ErrorBody> {
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        let a_blocks_b = safety::blocks(&mut conn, from, to)
+        let (a_blocks_b, b_blocks_a, setting) = safety::dm_gate(&mut conn, from, to)
             .await
             .map_err(db_error)?;
-        let b_blocks_a = safety::blocks(&mut conn, to, from)
-            .await
-            .map_err(db_error)?;
-        let policy = safety::dm_setting(&mut conn, to)
-            .await
-            .map_err(db_error)?
+        let policy = setting
             .and_then(|p| DmPolicy::parse(&p))
             .unwrap_or_default();
         if dm_allowed(a_blocks_b, b_blocks_a, false, policy) {

@@ -309,3 +309,20 @@ pub async fn logins_of(
     }
     query.fetch_all(conn).await
 }
+
+/// What a message to a guild's room depends on, in one round trip: the sender's role (None when
+/// not a member), and the guild's level and profanity setting. None when there is no guild.
+pub async fn chat_gate(
+    conn: &mut AnyConnection,
+    guild: i64,
+    user: &str,
+) -> Result<Option<(Option<String>, i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.role, g.level, g.profanity FROM guilds g \
+         LEFT JOIN guild_members m ON m.guild_id = g.id AND m.user_id = $2 WHERE g.id = $1",
+    )
+    .bind(guild)
+    .bind(user)
+    .fetch_optional(conn)
+    .await
+}

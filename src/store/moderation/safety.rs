@@ -50,15 +50,23 @@ pub async fn count_blocks(conn: &mut AnyConnection, user: &str) -> Result<i64, s
         .await
 }
 
-/// Whether `a` blocks `b`.
-pub async fn blocks(conn: &mut AnyConnection, a: &str, b: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM blocks WHERE user_id = $1 AND blocked_id = $2")
-            .bind(a)
-            .bind(b)
-            .fetch_one(conn)
-            .await?;
-    Ok(n > 0)
+/// What a DM from `from` to `to` depends on, in one round trip: whether `from` blocks `to`,
+/// whether `to` blocks `from`, and `to`'s DM setting.
+pub async fn dm_gate(
+    conn: &mut AnyConnection,
+    from: &str,
+    to: &str,
+) -> Result<(bool, bool, Option<String>), sqlx::Error> {
+    let (a, b, dm): (i64, i64, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM blocks WHERE user_id = $1 AND blocked_id = $2), \
+                (SELECT COUNT(*) FROM blocks WHERE user_id = $2 AND blocked_id = $1), \
+                (SELECT dm FROM user_settings WHERE user_id = $2)",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(conn)
+    .await?;
+    Ok((a > 0, b > 0, dm))
 }
 
 pub async fn add_mute(
