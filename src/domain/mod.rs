@@ -5,6 +5,7 @@ pub mod chat_rules;
 pub mod filter;
 pub mod guild;
 pub mod links;
+pub mod live;
 pub mod moderation;
 pub mod raid;
 pub mod room;

@@ -155,25 +155,37 @@ pub fn raid_state(rules: &RaidRules, runs: &[Run], window: Window) -> RaidState 
         .filter(|r| window.contains(r.at_ms))
         .collect();
     runs.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+    raid_state_in_order(
+        rules,
+        runs.iter().map(|r| (r.user.as_str(), r.dna, r.at_ms)),
+    )
+}
 
+/// [`raid_state`] of runs already distinct, inside the window and in the order they finished
+/// (then by id), given as (user, DNA, finished at): what a live replica that keeps its runs
+/// sorted folds without copying them.
+pub fn raid_state_in_order<'a>(
+    rules: &RaidRules,
+    runs: impl IntoIterator<Item = (&'a str, u64, u64)>,
+) -> RaidState {
     let mut remaining = rules.boss.hp;
     let mut defeated_ms = None;
     let mut by_user: BTreeMap<&str, Raider> = BTreeMap::new();
-    for run in runs {
+    for (user, dna, at_ms) in runs {
         if remaining == 0 {
             break;
         }
-        let dealt = damage_of(rules, run.dna).min(remaining);
+        let dealt = damage_of(rules, dna).min(remaining);
         remaining -= dealt;
-        let raider = by_user.entry(run.user.as_str()).or_insert_with(|| Raider {
-            user: run.user.clone(),
+        let raider = by_user.entry(user).or_insert_with(|| Raider {
+            user: user.to_owned(),
             runs: 0,
             damage: 0,
         });
         raider.runs = raider.runs.saturating_add(1);
         raider.damage = raider.damage.saturating_add(dealt);
         if remaining == 0 {
-            defeated_ms = Some(run.at_ms);
+            defeated_ms = Some(at_ms);
         }
     }
     RaidState {

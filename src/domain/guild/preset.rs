@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::roles::{Action, ALL_PERMISSIONS};
+use crate::domain::raid::RaidRules;
+use crate::domain::war::WarRules;
 
 /// The builtin game names, for messages and config checks.
 pub const GAMES: [&str; 3] = ["supasnake", "krog", "datavism"];
@@ -55,6 +57,11 @@ pub struct Preset {
     /// Which permission name grants each server action, keyed by `Action::as_str()` ("invite",
     /// "kick", ...).
     pub permissions: BTreeMap<String, String>,
+    /// Guild wars: scoring, matchmaking, results and the weekly calendar.
+    #[serde(default)]
+    pub war: WarRules,
+    #[serde(default)]
+    pub raid: RaidRules,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -203,6 +210,12 @@ impl Preset {
         let bad = |msg: String| Err(PresetError::Invalid(msg));
         if self.game.is_empty() {
             return bad("game is empty".into());
+        }
+        if let Err(e) = self.war.schedule.calendar() {
+            return bad(format!("war.schedule: {e}"));
+        }
+        if self.war.scoring.best_runs == 0 || self.raid.boss.hp == 0 {
+            return bad("war.scoring.best_runs and raid.boss.hp must be more than 0".into());
         }
         if self.name_min == 0 || self.name_min > self.name_max {
             return bad(format!(
@@ -545,6 +558,8 @@ fn supasnake() -> Preset {
             war_reward_pct: vec![at(30, 50)],
         },
         permissions: permissions_named_as_actions(),
+        war: WarRules::default(),
+        raid: RaidRules::default(),
     }
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod matchmaking;
 pub mod results;
+pub mod schedule;
 pub mod scoring;
 
 pub const MINUTE_MS: u64 = 60_000;
@@ -92,6 +93,10 @@ pub struct WarRules {
     pub scoring: scoring::ScoringRules,
     pub matchmaking: matchmaking::MatchRules,
     pub results: results::ResultRules,
+    pub schedule: schedule::Schedule,
+    /// The score a guild in a PvE war must beat when no war of guilds near its level has
+    /// ended yet to take a benchmark from.
+    pub pve_benchmark: u64,
 }
 
 impl Default for WarRules {
@@ -101,6 +106,8 @@ impl Default for WarRules {
             scoring: scoring::ScoringRules::default(),
             matchmaking: matchmaking::MatchRules::default(),
             results: results::ResultRules::default(),
+            schedule: schedule::Schedule::default(),
+            pve_benchmark: 250_000,
         }
     }
 }
