@@ -122,6 +122,16 @@ impl Server {
             hub.clone(),
             node_id.clone(),
         ));
+        let wars = crate::war::WarService::new(
+            guilds.preset.clone(),
+            config.runs.clone(),
+            config.wars.clone(),
+            guild_db.clone(),
+            hub.clone(),
+            guilds.clone(),
+            node_id.clone(),
+        );
+        wars.start().await.context("starting wars and raids")?;
         let moderation = ModerationService::new(
             guild_db,
             hub.clone(),
@@ -156,6 +166,7 @@ impl Server {
             chat,
             guilds,
             moderation,
+            wars,
             store,
             metrics,
             CancellationToken::new(),
@@ -193,6 +204,10 @@ impl Server {
         let ticks_stop = CancellationToken::new();
         background.spawn(presence_ticker(services.clone(), ticks_stop.clone()));
         background.spawn(sweeper(services.clone(), memory_broker, ticks_stop.clone()));
+        background.spawn(crate::war::jobs::run_local(
+            services.wars.clone(),
+            ticks_stop.clone(),
+        ));
         background.spawn(crate::guild::jobs::run(
             services.guilds.clone(),
             services.config.guilds.clone(),

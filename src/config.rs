@@ -75,6 +75,10 @@ pub struct Config {
     pub game: GameConfig,
     pub guilds: GuildsConfig,
     pub moderation: ModerationConfig,
+    /// Finished runs: who may report them and what is plausible.
+    pub runs: RunsConfig,
+    /// The live war and raid scoreboards.
+    pub wars: WarsConfig,
     /// Key of the server-to-server API (`/api`), sent as `Authorization: Bearer <key>`. Absent
     /// means the API answers 503: nothing there is open without a key.
     pub api_key: Option<Secret>,
@@ -102,6 +106,8 @@ impl Default for Config {
             game: GameConfig::default(),
             guilds: GuildsConfig::default(),
             moderation: ModerationConfig::default(),
+            runs: RunsConfig::default(),
+            wars: WarsConfig::default(),
             api_key: None,
             shutdown_grace_ms: 5_000,
         }
@@ -302,6 +308,73 @@ impl Default for ModerationConfig {
     fn default() -> Self {
         Self {
             panic_min_account_days: 7,
+        }
+    }
+}
+
+/// What a run may claim before it is an outlier. An outlier is always flagged for moderators;
+/// `outliers` decides whether it also counts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunsConfig {
+    /// Clients may report their own runs over the socket (`run.submit`). Off by default: a run
+    /// is usually reported by the game's backend, which a player cannot forge.
+    pub client_submit: bool,
+    pub max_dna_per_run: u64,
+    /// DNA one user may collect in any minute, across their runs (counted per node).
+    pub max_dna_per_minute: u64,
+    pub min_duration_ms: u64,
+    pub outliers: OutlierPolicy,
+    /// How far in the future a run's `finished_at` may be (clock skew), ms.
+    pub max_clock_skew_ms: u64,
+    /// Runs a write batch takes at most.
+    pub batch_max: usize,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutlierPolicy {
+    /// Counted, and flagged.
+    #[default]
+    Accept,
+    /// Refused with `implausible`, and flagged.
+    Refuse,
+}
+
+impl Default for RunsConfig {
+    fn default() -> Self {
+        Self {
+            client_submit: false,
+            max_dna_per_run: 50_000,
+            max_dna_per_minute: 150_000,
+            min_duration_ms: 5_000,
+            outliers: OutlierPolicy::Accept,
+            max_clock_skew_ms: 60_000,
+            batch_max: 2_048,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WarsConfig {
+    /// How often a live room pushes its scoreboard while runs arrive, at most, ms.
+    pub board_every_ms: u64,
+    /// How often the scheduler looks at the calendar, matches guilds and ends wars and raids, ms.
+    pub tick_ms: u64,
+    /// How often a node saves its scoreboards' snapshots, ms.
+    pub snapshot_every_ms: u64,
+    /// How often a node checks its scoreboards against the store, ms.
+    pub reconcile_every_ms: u64,
+}
+
+impl Default for WarsConfig {
+    fn default() -> Self {
+        Self {
+            board_every_ms: 250,
+            tick_ms: 5_000,
+            snapshot_every_ms: 30_000,
+            reconcile_every_ms: 5_000,
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod services;
 pub mod session;
 pub mod store;
 pub mod telemetry;
+pub mod war;
 
 pub use app::Server;
 pub use config::Config;

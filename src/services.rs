@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::moderation::ModerationService;
 use crate::session::limits::ConnRegistry;
 use crate::store::Store;
+use crate::war::WarService;
 
 pub struct Services {
     pub config: Arc<Config>,
@@ -25,6 +26,7 @@ pub struct Services {
     pub chat: ChatService,
     pub guilds: Arc<GuildService>,
     pub moderation: Arc<ModerationService>,
+    pub wars: Arc<WarService>,
     pub store: Arc<dyn Store>,
     /// First results of mutating ops by (user, idem), as the reply's `d`.
     pub idem: IdemCache<serde_json::Value>,
@@ -47,6 +49,7 @@ impl Services {
         chat: ChatService,
         guilds: Arc<GuildService>,
         moderation: Arc<ModerationService>,
+        wars: Arc<WarService>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
@@ -63,6 +66,7 @@ impl Services {
             chat,
             guilds,
             moderation,
+            wars,
             store,
             idem,
             metrics,

@@ -50,6 +50,9 @@ pub enum ErrorCode {
     Muted,
     /// The user is banned from this room, or from the platform.
     Banned,
+    /// A run claims more than is plausible (DNA per run or per minute, duration) and the
+    /// server's policy refuses outliers; it is flagged for moderators.
+    Implausible,
 }
 
 impl ErrorCode {
@@ -77,6 +80,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::Muted => "muted",
             Self::Banned => "banned",
+            Self::Implausible => "implausible",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod guild;
 pub mod moderation;
 pub mod ops;
+pub mod war;
 
 pub use codec::{Codec, DecodeError};
 pub use envelope::{ClientFrame, Push, Reply};
@@ -20,6 +21,7 @@ pub use error::{ErrorBody, ErrorCode};
 pub use guild::*;
 pub use moderation::*;
 pub use ops::*;
+pub use war::*;
 
 /// The protocol version a client names in `hello.v`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::guild::GuildOp;
 use crate::moderation::ModOp;
+use crate::war::WarOp;
 
 /// Op names, as they appear in `op`.
 pub mod op {
@@ -64,6 +65,11 @@ pub mod op {
     pub const MUTE_LIST: &str = "mute.list";
     pub const SETTINGS_GET: &str = "settings.get";
     pub const SETTINGS_SET: &str = "settings.set";
+    pub const RUN_SUBMIT: &str = "run.submit";
+    pub const WAR_REGISTER: &str = "war.register";
+    pub const WAR_GET: &str = "war.get";
+    pub const RAID_START: &str = "raid.start";
+    pub const RAID_GET: &str = "raid.get";
 }
 
 /// Event names, as they appear in `ev`.
@@ -89,6 +95,11 @@ pub mod ev {
     pub const CHAT_DELETED: &str = "chat.deleted";
     pub const ROOM_MODE: &str = "room.mode";
     pub const ROOM_KICKED: &str = "room.kicked";
+    pub const WAR_BOARD: &str = "war.board";
+    pub const WAR_ENDED: &str = "war.ended";
+    pub const RAID_BOARD: &str = "raid.board";
+    pub const RAID_PHASE: &str = "raid.phase";
+    pub const RAID_ENDED: &str = "raid.ended";
 }
 
 /// A parsed client op with its typed payload.
@@ -105,6 +116,8 @@ pub enum ClientOp {
     /// A moderation or safety op (`mod.*`, `report.create`, `penalty.appeal`, `block.*`, `mute.*`,
     /// `settings.*`).
     Mod(ModOp),
+    /// A run, war or raid op (`run.submit`, `war.*`, `raid.*`).
+    War(WarOp),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +140,9 @@ impl ClientOp {
         if let Some(mod_op) = ModOp::parse(op_name, d) {
             return mod_op.map(Self::Mod);
         }
+        if let Some(war_op) = WarOp::parse(op_name, d) {
+            return war_op.map(Self::War);
+        }
         Ok(match op_name {
             op::HELLO => Self::Hello(typed(op::HELLO, d)?),
             op::PING => Self::Ping(typed(op::PING, d)?),
@@ -144,6 +160,7 @@ impl ClientOp {
             Self::ChatSend(_) => true,
             Self::Guild(op) => op.is_mutating(),
             Self::Mod(op) => op.is_mutating(),
+            Self::War(op) => op.is_mutating(),
             Self::Hello(_)
             | Self::Ping(_)
             | Self::RoomJoin(_)

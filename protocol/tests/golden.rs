@@ -752,13 +752,14 @@ fn all_error_codes() -> Vec<ErrorCode> {
         Conflict,
         Muted,
         Banned,
+        Implausible,
     ];
     for code in &all {
         match code {
             BadFrame | UnknownOp | UnsupportedVersion | Unauthorized | Forbidden | NotFound
             | RateLimited | TooLong | LinkRefused | Filtered | Spam | NotMember | Invalid
             | ConnLimit | Unavailable | Internal | InsufficientFunds | LimitReached | Conflict
-            | Muted | Banned => {}
+            | Muted | Banned | Implausible => {}
         }
     }
     all

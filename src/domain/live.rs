@@ -9,11 +9,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::domain::raid::{raid_state_in_order, RaidRules, RaidState};
 use crate::domain::war::scoring::{milestone_bonus, score_of, MemberRuns, ScoringRules, Tally};
 
 /// One guild's side of a war: its roster and each member's runs so far.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct WarSide {
     /// Everyone who counts toward the participation share: the members when the war began
     /// and anyone who has had a run counted since.
@@ -22,7 +24,7 @@ pub struct WarSide {
 }
 
 /// A member's runs: how many counted, and the best of them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Counted {
     runs: u32,
     /// (DNA, run id), best first: DNA descending, then id ascending, at most `best_runs`.
@@ -86,10 +88,11 @@ impl WarSide {
 /// A raid's runs in the order they finished, and its state, recomputed only when asked after
 /// a change: runs arrive out of order (many nodes, many clients), and which run lands the
 /// killing blow depends on that order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RaidRuns {
     /// (finished at, run id) → (user, DNA).
     runs: BTreeMap<(u64, String), (String, u64)>,
+    #[serde(skip)]
     state: Option<RaidState>,
 }
 

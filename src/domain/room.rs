@@ -129,8 +129,9 @@ pub fn may_enter(room: &RoomName, user_id: &str) -> Result<(), AccessDenied> {
                 _ => Err(AccessDenied::Forbidden),
             }
         }
-        RoomKind::Guild => Ok(()),
-        RoomKind::War | RoomKind::Raid | RoomKind::Stream => Err(AccessDenied::NotServed),
+        // The guild service checks membership; wars and raids are open to spectators.
+        RoomKind::Guild | RoomKind::War | RoomKind::Raid => Ok(()),
+        RoomKind::Stream => Err(AccessDenied::NotServed),
     }
 }
 
@@ -178,7 +179,9 @@ mod tests {
         let chan = RoomName::parse("chan:lobby").expect("valid");
         assert_eq!(may_enter(&chan, "carol"), Ok(()));
         let war = RoomName::parse("war:7").expect("valid");
-        assert_eq!(may_enter(&war, "carol"), Err(AccessDenied::NotServed));
+        assert_eq!(may_enter(&war, "carol"), Ok(()));
+        let stream = RoomName::parse("stream:7").expect("valid");
+        assert_eq!(may_enter(&stream, "carol"), Err(AccessDenied::NotServed));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::domain::guild::levels::XpSource;
 use crate::domain::room::is_valid_user_id;
 use crate::guild::views::ledger_entry;
 use crate::services::Services;
+use crate::war::RunReport;
 
 /// Longest idempotency key or run id, bytes.
 const MAX_KEY_LEN: usize = 128;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<Arc<Services>> {
         .route("/api/wallets/{user}/credit", post(credit))
         .route("/api/wallets/{user}/debit", post(debit))
         .route("/api/runs", post(run))
+        .merge(super::api_contests::routes())
         .route("/api/guilds/{id}", get(guild))
         .route("/api/guilds/{id}/xp", post(xp))
         .route("/api/jobs/run", post(run_jobs))
@@ -59,15 +61,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult = Result<Json<serde_json::Value>, ApiError>;
+pub(super) type ApiResult = Result<Json<serde_json::Value>, ApiError>;
 
-fn invalid(msg: impl Into<String>) -> ApiError {
+pub(super) fn invalid(msg: impl Into<String>) -> ApiError {
     ApiError(ErrorBody::new(ErrorCode::Invalid, msg))
 }
 
 /// Checks the bearer key. Compared in constant time so the key cannot be guessed byte by byte
 /// from response times.
-fn authorize(services: &Services, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn authorize(services: &Services, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(key) = &services.config.api_key else {
         return Err(ApiError(ErrorBody::new(
             ErrorCode::Unavailable,
@@ -95,7 +97,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn checked_user(user: &str) -> Result<(), ApiError> {
+pub(super) fn checked_user(user: &str) -> Result<(), ApiError> {
     if is_valid_user_id(user) {
         Ok(())
     } else {
@@ -177,29 +179,51 @@ async fn adjust(
     })))
 }
 
-#[derive(Deserialize)]
-struct Run {
-    user: String,
-    run_id: String,
-    dna: u64,
+/// A finished run as a game backend reports it.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Run {
+    pub user: String,
+    pub run_id: String,
+    pub dna: u64,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// ms since the epoch; absent means now.
+    #[serde(default)]
+    pub finished_at: Option<u64>,
 }
 
+impl Run {
+    pub(super) fn report(self) -> RunReport {
+        RunReport {
+            run_id: self.run_id,
+            user: self.user,
+            dna: self.dna,
+            duration_ms: self.duration_ms,
+            finished_at: self.finished_at,
+        }
+    }
+}
+
+/// One run: stored (it counts in its runner's war and raid), then its DNA credited with the
+/// guild's bonus. The answer holds both.
 async fn run(
     State(services): State<Arc<Services>>,
     headers: HeaderMap,
     Json(body): Json<Run>,
 ) -> ApiResult {
     authorize(&services, &headers)?;
-    checked_user(&body.user)?;
-    checked_key("run_id", &body.run_id)?;
-    if i64::try_from(body.dna).is_err() {
-        return Err(invalid("dna is too large"));
-    }
+    let report = body.report();
+    let accepted = services.wars.submit_run(report.clone()).await?;
     let credit = services
-        .guilds
-        .run_reported(&body.user, &body.run_id, body.dna)
+        .wars
+        .credit_one(&report.user, &report.run_id, report.dna)
         .await?;
-    Ok(Json(json!(credit)))
+    let mut body = json!(credit);
+    body["war"] = json!(accepted.war);
+    body["raid"] = json!(accepted.raid);
+    body["flag"] = json!(accepted.flag);
+    Ok(Json(body))
 }
 
 async fn guild(

@@ -1,6 +1,7 @@
 //! HTTP routes: the WebSocket upgrade, the operational endpoints and the server-to-server API.
 
 pub mod api;
+mod api_contests;
 mod console;
 mod health;
 mod ws;

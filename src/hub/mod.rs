@@ -40,7 +40,8 @@ pub struct Rooms {
     metrics: Arc<Metrics>,
     /// Chat messages each room keeps in memory for joins.
     recent_limit: usize,
-    system: std::sync::OnceLock<Arc<dyn SystemListener>>,
+    /// Who hears each system room.
+    system: DashMap<Arc<str>, Arc<dyn SystemListener>>,
 }
 
 impl Rooms {
@@ -49,15 +50,19 @@ impl Rooms {
             map: DashMap::new(),
             metrics,
             recent_limit,
-            system: std::sync::OnceLock::new(),
+            system: DashMap::new(),
         }
     }
 
-    /// Sets who hears the system rooms; once, at start.
-    pub fn set_system_listener(&self, listener: Arc<dyn SystemListener>) {
-        if self.system.set(listener).is_err() {
-            tracing::warn!("a system listener was already set");
+    /// Sets who hears a system room; once per room, at start.
+    pub fn set_system_listener(&self, room: &str, listener: Arc<dyn SystemListener>) {
+        if self.system.insert(Arc::from(room), listener).is_some() {
+            tracing::warn!(room, "a system listener was replaced");
         }
+    }
+
+    fn system_listener(&self, room: &str) -> Option<Arc<dyn SystemListener>> {
+        self.system.get(room).map(|l| l.value().clone())
     }
 
     /// Rooms with local members and their local member count, for the moderator console.
@@ -101,7 +106,7 @@ impl Rooms {
 impl EventSink for Rooms {
     fn deliver(&self, event: &Arc<LogEvent>) {
         if event.room.starts_with(SYSTEM_PREFIX) {
-            if let Some(system) = self.system.get() {
+            if let Some(system) = self.system_listener(&event.room) {
                 system.event(event);
             }
             return;
@@ -113,7 +118,7 @@ impl EventSink for Rooms {
 
     fn reset(&self, room: &str, pos: &Position) {
         if room.starts_with(SYSTEM_PREFIX) {
-            if let Some(system) = self.system.get() {
+            if let Some(system) = self.system_listener(room) {
                 system.reset(room);
             }
             return;

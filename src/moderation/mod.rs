@@ -69,7 +69,7 @@ impl ModerationService {
         let listener = Arc::new(Listener {
             service: Arc::downgrade(&service),
         });
-        service.hub.rooms.set_system_listener(listener);
+        service.hub.rooms.set_system_listener(SYS_ROOM, listener);
         service
     }
 

@@ -58,6 +58,10 @@ pub enum ReplyBody {
     Users(UserList),
     PersonalMutes(PersonalMutes),
     Settings(Settings),
+    RunAccepted(guildhall_protocol::RunAccepted),
+    WarRegistered(guildhall_protocol::WarRegistered),
+    WarBoard(Box<guildhall_protocol::WarBoard>),
+    RaidBoard(Box<guildhall_protocol::RaidBoard>),
 }
 
 impl Connection {
@@ -175,6 +179,7 @@ impl Connection {
             // future is allocated at the size of its largest arm.
             ClientOp::Guild(op) => Box::pin(self.guild_op(&session.user, op, idem)).await,
             ClientOp::Mod(op) => Box::pin(self.mod_op(&session.user, op)).await,
+            ClientOp::War(op) => Box::pin(self.war_op(&session.user, op)).await,
             ClientOp::Hello(_) | ClientOp::RoomJoin(_) => {
                 Err(ErrorBody::new(ErrorCode::Internal, "misrouted op"))
             }
@@ -401,7 +406,10 @@ impl Connection {
             history,
         };
         self.reply(codec, id, Ok(ok));
+        let room = join.room.name.clone();
         self.open(join);
+        // A contest room's member sees the scoreboard as it stands, then its updates.
+        self.services.wars.send_board(session, &room);
         Flow::Continue
     }
 
@@ -437,6 +445,10 @@ impl Connection {
         self.services
             .moderation
             .check_join(&session.user, name.as_str())?;
+        if matches!(name.kind, RoomKind::War | RoomKind::Raid) {
+            // Spectators are welcome: any war or raid that exists, live or over.
+            Box::pin(self.services.wars.room_exists(name.as_str())).await?;
+        }
         if name.kind == RoomKind::Guild && !session.user.is_moderator() {
             let guild = guild_of_room(name.as_str())
                 .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, "no such guild"))?;

@@ -7,6 +7,7 @@ pub mod handle;
 pub mod limits;
 mod mod_ops;
 pub mod queue;
+mod war_ops;
 pub mod writer;
 
 use std::collections::HashMap;

@@ -5,8 +5,10 @@ pub mod chat_writer;
 pub mod conformance;
 pub mod guild;
 pub mod moderation;
+pub mod placeholders;
 pub mod postgres;
 pub mod sqlite;
+pub mod war;
 
 use std::sync::Arc;
 

@@ -22,3 +22,4 @@ mod presence;
 mod recovery;
 mod safety;
 mod slow_consumer;
+mod wars;

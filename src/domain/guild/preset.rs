@@ -519,6 +519,7 @@ fn supasnake() -> Preset {
                     "participate",
                     "donate",
                     "vote",
+                    "war",
                 ],
                 Some(5),
             )
@@ -571,7 +572,7 @@ fn krog() -> Preset {
     // A name no role carries, so only the owner's "all" grants it: the seed's owner has "full
     // control, cannot be removed", so only the owner disbands or hands the club over.
     const OWNER_ONLY: &str = "owner_only";
-    let actions: [(Action, &str); 17] = [
+    let actions: [(Action, &str); 18] = [
         (Action::Invite, "invite_members"),
         (Action::Review, "manage_members"),
         (Action::Kick, "kick_members"),
@@ -589,6 +590,8 @@ fn krog() -> Preset {
         (Action::Protect, "manage_members"),
         (Action::Participate, BASICS),
         (Action::Vote, BASICS),
+        // Club events: "create_events" is the administrators'.
+        (Action::War, "create_events"),
     ];
     let base = supasnake();
     Preset {
@@ -689,6 +692,7 @@ fn datavism() -> Preset {
                     "participate",
                     "donate",
                     "vote",
+                    "war",
                 ],
                 Some(5),
             ),

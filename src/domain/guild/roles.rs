@@ -40,10 +40,13 @@ pub enum Action {
     /// Take part in wars and raids.
     Participate,
     Vote,
+    /// Register the guild for a war, start a raid: the leader's and officers' call (RULES.md
+    /// § Guild wars).
+    War,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::Invite,
         Action::Review,
         Action::Kick,
@@ -61,6 +64,7 @@ impl Action {
         Action::Protect,
         Action::Participate,
         Action::Vote,
+        Action::War,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +86,7 @@ impl Action {
             Action::Protect => "protect",
             Action::Participate => "participate",
             Action::Vote => "vote",
+            Action::War => "war",
         }
     }
 
@@ -247,6 +252,7 @@ mod tests {
                     Participate,
                     Donate,
                     Vote,
+                    War,
                 ],
             ),
             ("veteran", &[Chat, Participate, Donate, Vote]),

@@ -36,6 +36,34 @@ pub async fn of_user(
     .await
 }
 
+/// The guild of each of these users who is in one: (user, guild).
+pub async fn guilds_of(
+    conn: &mut AnyConnection,
+    users: &[&str],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut found = Vec::with_capacity(users.len());
+    for chunk in users.chunks(1_000) {
+        let sql = format!(
+            "SELECT user_id, guild_id FROM guild_members WHERE user_id IN ({})",
+            crate::store::placeholders::list(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for user in chunk {
+            q = q.bind(*user);
+        }
+        found.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+/// User ids of a guild's members.
+pub async fn ids(conn: &mut AnyConnection, guild: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_id FROM guild_members WHERE guild_id = $1")
+        .bind(guild)
+        .fetch_all(conn)
+        .await
+}
+
 /// The membership of a user in one guild.
 pub async fn get(
     conn: &mut AnyConnection,

@@ -29,6 +29,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct GuildDb {
     pool: AnyPool,
+    postgres: bool,
 }
 
 impl GuildDb {
@@ -73,11 +74,19 @@ impl GuildDb {
             }
         };
         let pool = options.connect(&url).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            postgres: config.database_url.is_some(),
+        })
     }
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// PostgreSQL (row locks, concurrent writers), rather than SQLite (one writer at a time).
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
     }
 
     pub fn pool(&self) -> &AnyPool {

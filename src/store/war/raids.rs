@@ -1,0 +1,103 @@
+//! The `raids` table: one boss per guild event, its window and, once over, its outcome.
+
+use sqlx::AnyConnection;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RaidRow {
+    pub id: i64,
+    pub guild_id: i64,
+    pub hp: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub remaining: Option<i64>,
+    pub result: Option<String>,
+    pub started_by: String,
+}
+
+const COLUMNS: &str =
+    "id, guild_id, hp, start_ms, end_ms, status, outcome, remaining, result, started_by";
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    guild: i64,
+    hp: i64,
+    start_ms: i64,
+    end_ms: i64,
+    started_by: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO raids (guild_id, hp, start_ms, end_ms, status, started_by, created_ms) \
+         VALUES ($1, $2, $3, $4, 'active', $5, $3) RETURNING id",
+    )
+    .bind(guild)
+    .bind(hp)
+    .bind(start_ms)
+    .bind(end_ms)
+    .bind(started_by)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<RaidRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM raids WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn active(conn: &mut AnyConnection) -> Result<Vec<RaidRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM raids WHERE status = 'active' ORDER BY id"
+    ))
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn active_of_guild(
+    conn: &mut AnyConnection,
+    guild: i64,
+) -> Result<Option<RaidRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM raids WHERE guild_id = $1 AND status = 'active'"
+    ))
+    .bind(guild)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Ends an active raid; false when it had already ended (another node got there first). The
+/// first statement of the transaction that pays the rewards (see `wars::close`).
+pub async fn close(conn: &mut AnyConnection, raid: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE raids SET status = 'ended' WHERE id = $1 AND status = 'active'")
+        .bind(raid)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_result(
+    conn: &mut AnyConnection,
+    raid: i64,
+    outcome: &str,
+    remaining: i64,
+    result: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE raids SET outcome = $2, remaining = $3, result = $4 WHERE id = $1")
+        .bind(raid)
+        .bind(outcome)
+        .bind(remaining)
+        .bind(result)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Raids whose window has passed while still active.
+pub async fn due(conn: &mut AnyConnection, now_ms: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM raids WHERE status = 'active' AND end_ms <= $1")
+        .bind(now_ms)
+        .fetch_all(conn)
+        .await
+}
