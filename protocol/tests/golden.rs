@@ -28,7 +28,7 @@ use guildhall_protocol::{
     MemberJoined, MemberKicked, MemberLeft, MemberPresence, MemberRoleChanged, ModMuted, ModOp,
     PaidOut, Payout, Penalty, PenaltyList, PersonalMutes, Pong, Presence, ProfileChanged, Push,
     Reply, Report, ReportCreated, ReportList, RoleChanged, RoomJoined, RoomKicked, RoomMode,
-    RoomReset, Settings, TransferCancelled, TransferPending, UserList, VaultView, Wallet,
+    RoomReset, Settings, TransferCancelled, TransferPending, UserList, VaultView, Wallet, WarOp,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -442,6 +442,18 @@ fn check_request(g: &Golden) -> Check {
                 ModOp::MuteList(d) => typed!(d),
                 ModOp::SettingsGet(d) => typed!(d),
                 ModOp::SettingsSet(d) => typed!(d),
+            }
+        }
+        ClientOp::War(war_op) => {
+            ensure(war_op.name() == g.name, || {
+                format!("WarOp::name is {:?}", war_op.name())
+            })?;
+            match war_op {
+                WarOp::RunSubmit(d) => typed!(d),
+                WarOp::Register(d) => typed!(d),
+                WarOp::Get(d) => typed!(d),
+                WarOp::RaidStart(d) => typed!(d),
+                WarOp::RaidGet(d) => typed!(d),
             }
         }
     }

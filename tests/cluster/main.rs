@@ -7,3 +7,4 @@ mod failures;
 mod guilds;
 mod moderation;
 mod presence;
+mod wars;

@@ -45,8 +45,21 @@ pub async fn http_json(
     bearer: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
+    try_http_json(addr, method, path, bearer, body)
+        .await
+        .expect("the HTTP exchange completes")
+}
+
+/// [`http_json`], with `None` when the connection fails or breaks (a node that was killed).
+pub async fn try_http_json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut stream = TcpStream::connect(addr).await.ok()?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let auth = bearer
         .map(|k| format!("Authorization: Bearer {k}\r\n"))
@@ -56,19 +69,18 @@ pub async fn http_json(
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.expect("write");
+    stream.write_all(request.as_bytes()).await.ok()?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
+    stream.read_to_string(&mut response).await.ok()?;
     let status = response
         .split_whitespace()
         .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
+        .and_then(|s| s.parse().ok())?;
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    Some((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
 }
 
 pub struct Client {
