@@ -80,6 +80,9 @@ pub struct WarService {
     dirty: Mutex<std::collections::HashSet<String>>,
     /// The last position of the contest log this node applied.
     log_pos: Mutex<Option<Position>>,
+    /// Contests being loaded, with the runs the log delivered meanwhile: they are counted
+    /// once the contest is in place, so nothing heard during a load is lost.
+    loading: Mutex<std::collections::HashMap<String, Vec<LoggedRun>>>,
     intake: intake::Intake,
 }
 
@@ -105,6 +108,7 @@ impl WarService {
             by_guild: DashMap::new(),
             dirty: Mutex::new(Default::default()),
             log_pos: Mutex::new(None),
+            loading: Mutex::new(Default::default()),
             intake: intake::Intake::new(),
         });
         let listener = Arc::new(Listener {
@@ -150,41 +154,60 @@ impl WarService {
         Ok(())
     }
 
-    /// Loads one contest if it is active and not held here yet.
+    /// Loads one contest if it is active and not held here yet. One load per contest at a
+    /// time; runs heard meanwhile wait in `loading` and are counted when it is in place.
     async fn load(&self, key: &str) -> Result<(), ErrorBody> {
-        if self.contests.contains_key(key) {
-            return Ok(());
+        {
+            let mut loading = self.loading.lock();
+            if self.contests.contains_key(key) || loading.contains_key(key) {
+                return Ok(());
+            }
+            loading.insert(key.to_owned(), Vec::new());
         }
-        let Some((is_war, id)) = parse_key(key) else {
+        let loaded = self.read_contest(key).await;
+        let mut loading = self.loading.lock();
+        let waiting = loading.remove(key).unwrap_or_default();
+        let Some(mut contest) = loaded? else {
             return Ok(());
+        };
+        for run in &waiting {
+            contest.add(&self.preset, run);
+        }
+        self.index(&contest);
+        self.contests
+            .entry(key.to_owned())
+            .or_insert_with(|| Arc::new(Mutex::new(contest)));
+        drop(loading);
+        self.mark_dirty(key);
+        Ok(())
+    }
+
+    /// A contest as the store (and its snapshot) has it; `None` unless it is active.
+    async fn read_contest(&self, key: &str) -> Result<Option<Contest>, ErrorBody> {
+        let Some((is_war, id)) = parse_key(key) else {
+            return Ok(None);
         };
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
         let fresh = if is_war {
             let Some(row) = war_rows::get(&mut conn, id).await.map_err(db_error)? else {
-                return Ok(());
+                return Ok(None);
             };
             if row.status != "active" {
-                return Ok(());
+                return Ok(None);
             }
             let roster = war_rows::roster(&mut conn, id).await.map_err(db_error)?;
             Contest::War(WarLive::new(&row, &roster))
         } else {
             let Some(row) = raid_rows::get(&mut conn, id).await.map_err(db_error)? else {
-                return Ok(());
+                return Ok(None);
             };
             if row.status != "active" {
-                return Ok(());
+                return Ok(None);
             }
             Contest::Raid(RaidLive::new(&row))
         };
         drop(conn);
-        let contest = self.restore(key, fresh).await?;
-        self.index(&contest);
-        self.contests
-            .entry(key.to_owned())
-            .or_insert_with(|| Arc::new(Mutex::new(contest)));
-        self.mark_dirty(key);
-        Ok(())
+        self.restore(key, fresh).await.map(Some)
     }
 
     /// Registers a contest's guilds and window for run assignment.
@@ -256,15 +279,22 @@ impl WarService {
                 .into_iter()
                 .chain(run.raid.map(raid_key));
             for key in keys {
-                match self.contests.get(&key) {
-                    Some(contest) => {
-                        if contest.lock().add(&self.preset, run) {
-                            self.mark_dirty(&key);
-                        }
+                if let Some(contest) = self.contests.get(&key) {
+                    if contest.lock().add(&self.preset, run) {
+                        self.mark_dirty(&key);
                     }
-                    None => {
-                        missing.insert(key);
+                    continue;
+                }
+                // Not held: being loaded (the run waits for it), or to load.
+                let mut loading = self.loading.lock();
+                if let Some(contest) = self.contests.get(&key) {
+                    if contest.lock().add(&self.preset, run) {
+                        self.mark_dirty(&key);
                     }
+                } else if let Some(waiting) = loading.get_mut(&key) {
+                    waiting.push(run.clone());
+                } else {
+                    missing.insert(key);
                 }
             }
         }

@@ -44,12 +44,17 @@ async fn guild_of(cluster: &Cluster, node: &Node, prefix: &str, tag: &str) -> i6
     credit_dna(node, &leader, 5_000, &format!("fund-{leader}")).await;
     let mut lead = cluster.client(node, &leader, Codec::Json).await;
     let reply = lead
-        .request("guild.create", json!({ "name": format!("Guild {tag}"), "tag": tag }))
+        .request(
+            "guild.create",
+            json!({ "name": format!("Guild {tag}"), "tag": tag }),
+        )
         .await;
     assert_eq!(reply["ok"], true, "{reply}");
     let guild = reply["d"]["guild"]["id"].as_i64().expect("guild id");
     for i in 1..MEMBERS {
-        let mut c = cluster.client(node, &format!("{prefix}{i}"), Codec::Json).await;
+        let mut c = cluster
+            .client(node, &format!("{prefix}{i}"), Codec::Json)
+            .await;
         let r = c.request("guild.join", json!({ "guild": guild })).await;
         assert_eq!(r["ok"], true, "{r}");
     }
@@ -139,21 +144,31 @@ async fn served_until(addr: SocketAddr, path: &str, ok: impl Fn(&Value) -> bool)
                 return board;
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{path} on {addr} never answered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} on {addr} never answered"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-/// Reads a client's pushes until a scoreboard satisfies `ok`; the last one.
-async fn pushed_until(client: &mut Client, ev: &str, ok: impl Fn(&Value) -> bool) -> Value {
+/// Reads a client's pushes until its latest war board has `war` scores and its latest raid
+/// board `remaining` HP (or time runs out); both latest boards.
+async fn pushed_until(client: &mut Client, war: &[u64], remaining: u64) -> (Value, Value) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    let (mut war_board, mut raid_board) = (Value::Null, Value::Null);
+    while scores(&war_board) != war || raid_board["remaining"] != remaining {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let push = client.next_event_within(ev, left).await;
-        if ok(&push["d"]) {
-            return push["d"].clone();
+        let Some(push) = client.next_push_within(left).await else {
+            break;
+        };
+        match push["ev"].as_str() {
+            Some("war.board") => war_board = push["d"].clone(),
+            Some("raid.board") => raid_board = push["d"].clone(),
+            _ => {}
         }
     }
+    (war_board, raid_board)
 }
 
 fn scores(board: &Value) -> Vec<u64> {
@@ -181,7 +196,13 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
     let a = guild_of(&cluster, &n1, "a", "ALPHA").await;
     let b = guild_of(&cluster, &n2, "b", "BETA").await;
 
-    let (status, started) = api(&n1, "POST", "/api/wars/start", Some(&json!({ "guilds": [a, b] }))).await;
+    let (status, started) = api(
+        &n1,
+        "POST",
+        "/api/wars/start",
+        Some(&json!({ "guilds": [a, b] })),
+    )
+    .await;
     assert_eq!(status, 200, "{started}");
     let war = started["wars"][0].as_i64().expect("war id");
     let (status, raid) = api(&n2, "POST", "/api/raids", Some(&json!({ "guild": a }))).await;
@@ -231,7 +252,11 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
         })
         .collect();
 
-    let addrs = Arc::new(Mutex::new(vec![Some(n1.addr), Some(n2.addr), Some(n3.addr)]));
+    let addrs = Arc::new(Mutex::new(vec![
+        Some(n1.addr),
+        Some(n2.addr),
+        Some(n3.addr),
+    ]));
     let queue = Arc::new(Mutex::new(batches));
     let acked = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..6)
@@ -252,7 +277,11 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
     for w in workers {
         w.await.expect("a submitter");
     }
-    assert_eq!(acked.load(Ordering::Relaxed), sent.len(), "every report answered");
+    assert_eq!(
+        acked.load(Ordering::Relaxed),
+        sent.len(),
+        "every report answered"
+    );
 
     let want = vec![expected_score(&unique, "a"), expected_score(&unique, "b")];
     let damage: u64 = unique
@@ -265,18 +294,23 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
 
     // Every node serves the same, exact scoreboard.
     for node in [&n1, &n2, &n3] {
-        let board = served_until(node.addr, &format!("/api/wars/{war}"), |b| scores(b) == want).await;
+        let board = served_until(node.addr, &format!("/api/wars/{war}"), |b| {
+            scores(b) == want
+        })
+        .await;
         assert_eq!(scores(&board), want, "war on {}: {board}", node.name);
         assert_eq!(board["runs"], counted, "runs on {}", node.name);
-        let hp = served_until(node.addr, &format!("/api/raids/{raid}"), |b| b["remaining"] == remaining).await;
+        let hp = served_until(node.addr, &format!("/api/raids/{raid}"), |b| {
+            b["remaining"] == remaining
+        })
+        .await;
         assert_eq!(hp["remaining"], remaining, "raid on {}: {hp}", node.name);
     }
     // Every connected client's latest scoreboard is it too.
     for w in &mut watchers {
-        let board = pushed_until(w, "war.board", |d| scores(d) == want).await;
-        assert_eq!(scores(&board), want);
-        let hp = pushed_until(w, "raid.board", |d| d["remaining"] == remaining).await;
-        assert_eq!(hp["remaining"], remaining);
+        let (board, hp) = pushed_until(w, &want, remaining).await;
+        assert_eq!(scores(&board), want, "{board}");
+        assert_eq!(hp["remaining"], remaining, "{hp}");
     }
 
     // The results, read from the store alone, agree; every client gets them.
@@ -294,8 +328,14 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
     }
     let schema = &cluster.schema;
     let stored = |col: &str| format!("SELECT {col} FROM \"{schema}\".wars WHERE id = {war}");
-    assert_eq!(cluster.sql_i64(&stored("score_a")).await, Some(want[0] as i64));
-    assert_eq!(cluster.sql_i64(&stored("score_b")).await, Some(want[1] as i64));
+    assert_eq!(
+        cluster.sql_i64(&stored("score_a")).await,
+        Some(want[0] as i64)
+    );
+    assert_eq!(
+        cluster.sql_i64(&stored("score_b")).await,
+        Some(want[1] as i64)
+    );
     let left = format!("SELECT remaining FROM \"{schema}\".raids WHERE id = {raid}");
     assert_eq!(cluster.sql_i64(&left).await, Some(remaining as i64));
     let stored_runs = format!("SELECT COUNT(*) FROM \"{schema}\".runs");
