@@ -438,7 +438,7 @@ impl WarService {
     /// Reads a contest's runs from its snapshot and the log after it or, failing that, from
     /// the store.
     async fn restore(&self, key: &str, fresh: Contest) -> Result<Contest, ErrorBody> {
-        if let Some(contest) = self.from_snapshot(key).await? {
+        if let Some(contest) = self.read_snapshot(key).await? {
             return Ok(contest);
         }
         let mut contest = fresh;

@@ -62,7 +62,7 @@ impl WarService {
 
     /// A contest from its snapshot and the log after it; `None` when there is no snapshot or
     /// the log no longer reaches back to it (then the store has everything).
-    pub(super) async fn from_snapshot(&self, key: &str) -> Result<Option<Contest>, ErrorBody> {
+    pub(super) async fn read_snapshot(&self, key: &str) -> Result<Option<Contest>, ErrorBody> {
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
         let Some(row) = snapshots::load(&mut conn, key).await.map_err(db_error)? else {
             return Ok(None);
