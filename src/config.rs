@@ -481,9 +481,16 @@ mod tests {
                 cap = 80000
                 [game.perks]
                 chat_level = 3
+                [game.war.schedule]
+                time_zone = "Europe/Berlin"
+                registration_opens = { day = "wed", at = "00:00" }
+                war_starts = { day = "thu", at = "18:00" }
+                [game.raid.boss]
+                hp = 2000000
                 "#,
             )?;
             jail.set_env("GUILDHALL_GAME__CREATE_COST", "3000");
+            jail.set_env("GUILDHALL_GAME__WAR__SCHEDULE__ENABLED", "false");
             let config =
                 Config::load(Some(Path::new("g.toml")), &CliOverrides::default()).expect("loads");
             let preset = config.game.resolve().expect("resolves");
@@ -496,11 +503,30 @@ mod tests {
             );
             assert_eq!(preset.perks.chat_level, 3);
             assert_eq!(preset.perks.raid_level, 40);
+            assert_eq!(preset.war.schedule.time_zone, "Europe/Berlin");
+            assert_eq!(preset.war.schedule.war_starts.at, "18:00");
+            assert!(!preset.war.schedule.enabled, "env over the preset");
+            assert_eq!(preset.raid.boss.hp, 2_000_000);
+            assert_eq!(
+                preset.raid.boss.phase_at,
+                [666_666, 333_333],
+                "merged, not replaced"
+            );
 
             jail.create_file("bad.toml", "[game]\ncapacty = 60\n")?;
             let config =
                 Config::load(Some(Path::new("bad.toml")), &CliOverrides::default()).expect("loads");
             assert!(config.game.resolve().is_err(), "a misspelt key is refused");
+            jail.create_file(
+                "tz.toml",
+                "[game.war.schedule]\ntime_zone = \"Mars/Olympus\"\n",
+            )?;
+            let config =
+                Config::load(Some(Path::new("tz.toml")), &CliOverrides::default()).expect("loads");
+            assert!(
+                config.game.resolve().is_err(),
+                "an unknown time zone is refused"
+            );
             Ok(())
         });
     }

@@ -100,6 +100,8 @@ pub mod ev {
     pub const RAID_BOARD: &str = "raid.board";
     pub const RAID_PHASE: &str = "raid.phase";
     pub const RAID_ENDED: &str = "raid.ended";
+    pub const GUILD_WAR_STARTED: &str = "guild.war_started";
+    pub const GUILD_RAID_STARTED: &str = "guild.raid_started";
 }
 
 /// A parsed client op with its typed payload.

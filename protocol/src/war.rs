@@ -48,7 +48,6 @@ impl WarOp {
 /// A finished run, reported by the player's client (when the server allows it) or, through
 /// `POST /api/runs`, by the game's backend.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RunSubmit {
     /// Unique per run: a retry with the same id is answered, never counted twice.
     pub run_id: String,
@@ -67,10 +66,10 @@ pub struct RunAccepted {
     pub duplicate: bool,
     /// The war the run counts in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub war: Option<i64>,
+    pub war: Option<u64>,
     /// The raid the run counts in, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raid: Option<i64>,
+    pub raid: Option<u64>,
     /// Why moderators should look at it ("dna_per_run", "dna_per_minute", "too_short",
     /// "future"), if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,34 +77,30 @@ pub struct RunAccepted {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct WarRegister {
-    pub guild: i64,
+    pub guild: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WarRegistered {
-    pub guild: i64,
+    pub guild: u64,
     /// When matchmaking for the registered cycle begins, ms.
     pub cycle_at: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct WarRef {
-    pub war: i64,
+    pub war: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RaidStart {
-    pub guild: i64,
+    pub guild: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RaidRef {
-    pub raid: i64,
+    pub raid: u64,
 }
 
 /// A contributor on a war scoreboard.
@@ -120,7 +115,7 @@ pub struct Contributor {
 /// One guild's line of a war scoreboard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarSideBoard {
-    pub guild: i64,
+    pub guild: u64,
     /// raw × multiplier (rounded down) + milestones: the number that decides the war.
     pub score: u64,
     pub raw: u64,
@@ -136,7 +131,7 @@ pub struct WarSideBoard {
 /// The war scoreboard (`war.board`, `war.get`, and inside `war.ended`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarBoard {
-    pub war: i64,
+    pub war: u64,
     pub starts_at: u64,
     pub ends_at: u64,
     /// One side per guild; a PvE war has one, and `benchmark`.
@@ -155,7 +150,7 @@ pub struct WarEnded {
     pub board: WarBoard,
     /// The winning guild; absent for a draw or a lost PvE war.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub winner: Option<i64>,
+    pub winner: Option<u64>,
     /// The top 3 contributors of each guild.
     pub mvps: Vec<String>,
     pub rewards: Vec<WarReward>,
@@ -164,7 +159,7 @@ pub struct WarEnded {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarReward {
     pub user: String,
-    pub guild: i64,
+    pub guild: u64,
     pub war_coins: u64,
     pub mvp: bool,
 }
@@ -180,8 +175,8 @@ pub struct Raider {
 /// The raid scoreboard (`raid.board`, `raid.get`, and inside `raid.ended`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RaidBoard {
-    pub raid: i64,
-    pub guild: i64,
+    pub raid: u64,
+    pub guild: u64,
     pub hp: u64,
     pub remaining: u64,
     /// 1, 2 or 3.
@@ -198,7 +193,7 @@ pub struct RaidBoard {
 /// The boss changed phase (`raid.phase`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RaidPhase {
-    pub raid: i64,
+    pub raid: u64,
     pub from: u32,
     pub to: u32,
     pub remaining: u64,

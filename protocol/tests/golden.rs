@@ -27,15 +27,16 @@ use guildhall_protocol::{
     GuildInfo, GuildList, GuildOp, HelloOk, InviteList, LeaderChanged, LevelUp, LiveRooms,
     MemberJoined, MemberKicked, MemberLeft, MemberPresence, MemberRoleChanged, ModMuted, ModOp,
     PaidOut, Payout, Penalty, PenaltyList, PersonalMutes, Pong, Presence, ProfileChanged, Push,
-    Reply, Report, ReportCreated, ReportList, RoleChanged, RoomJoined, RoomKicked, RoomMode,
-    RoomReset, Settings, TransferCancelled, TransferPending, UserList, VaultView, Wallet, WarOp,
+    RaidBoard, RaidEnded, RaidPhase, Reply, Report, ReportCreated, ReportList, RoleChanged,
+    RoomJoined, RoomKicked, RoomMode, RoomReset, RunAccepted, Settings, TransferCancelled,
+    TransferPending, UserList, VaultView, Wallet, WarBoard, WarEnded, WarOp, WarRegistered,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 const README: &str = include_str!("../README.md");
 
-const OPS: [&str; 55] = [
+const OPS: [&str; 60] = [
     op::HELLO,
     op::PING,
     op::ROOM_JOIN,
@@ -91,8 +92,13 @@ const OPS: [&str; 55] = [
     op::MUTE_LIST,
     op::SETTINGS_GET,
     op::SETTINGS_SET,
+    op::RUN_SUBMIT,
+    op::WAR_REGISTER,
+    op::WAR_GET,
+    op::RAID_START,
+    op::RAID_GET,
 ];
-const EVENTS: [&str; 21] = [
+const EVENTS: [&str; 28] = [
     ev::CHAT_MSG,
     ev::ROOM_PRESENCE,
     ev::ROOM_RESET,
@@ -111,9 +117,16 @@ const EVENTS: [&str; 21] = [
     ev::GUILD_LEADER_CHANGED,
     ev::GUILD_AUTO_KICK_WARNING,
     ev::GUILD_DISBANDED,
+    ev::GUILD_WAR_STARTED,
+    ev::GUILD_RAID_STARTED,
     ev::CHAT_DELETED,
     ev::ROOM_MODE,
     ev::ROOM_KICKED,
+    ev::WAR_BOARD,
+    ev::WAR_ENDED,
+    ev::RAID_BOARD,
+    ev::RAID_PHASE,
+    ev::RAID_ENDED,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -541,8 +554,86 @@ fn check_mod_reply(g: &Golden) -> Check {
         | op::BLOCK_REMOVE
         | op::MUTE_ADD
         | op::MUTE_REMOVE => check_typed::<Reply<Done>>(g, success),
+        _ => check_war_reply(g),
+    }
+}
+
+/// The flags a run may carry.
+const RUN_FLAGS: [&str; 4] = ["dna_per_run", "dna_per_minute", "too_short", "future"];
+
+fn check_war_reply(g: &Golden) -> Check {
+    match g.name.as_str() {
+        op::RUN_SUBMIT => check_typed::<Reply<RunAccepted>>(g, |r| {
+            success(r)?;
+            let run = r.d.as_ref().ok_or("no d")?;
+            ensure(
+                run.flag.as_deref().is_none_or(|f| RUN_FLAGS.contains(&f)),
+                || format!("{:?} is not a run flag", run.flag),
+            )
+        }),
+        op::WAR_REGISTER => check_typed::<Reply<WarRegistered>>(g, success),
+        op::WAR_GET => check_typed::<Reply<WarBoard>>(g, |r| {
+            success(r)?;
+            war_board(r.d.as_ref().ok_or("no d")?, &["active", "ended"])
+        }),
+        op::RAID_START => check_typed::<Reply<RaidBoard>>(g, |r| {
+            success(r)?;
+            let b = r.d.as_ref().ok_or("no d")?;
+            raid_board(b, &["active"])?;
+            ensure(b.remaining == b.hp && b.phase == 1 && b.runs == 0, || {
+                "a raid starts at full HP, in phase 1, without runs".to_owned()
+            })
+        }),
+        op::RAID_GET => check_typed::<Reply<RaidBoard>>(g, |r| {
+            success(r)?;
+            raid_board(
+                r.d.as_ref().ok_or("no d")?,
+                &["active", "victory", "defeat"],
+            )
+        }),
         other => Err(format!("{other:?} is not an op")),
     }
+}
+
+/// A war scoreboard adds up: each side's score is its multiplied raw DNA plus its milestones,
+/// and a PvE war (one side) names its benchmark.
+fn war_board(b: &WarBoard, statuses: &[&str]) -> Check {
+    ensure(statuses.contains(&b.status.as_str()), || {
+        format!("war status {:?} is not one of {statuses:?}", b.status)
+    })?;
+    ensure(b.starts_at < b.ends_at, || "the window is empty".to_owned())?;
+    ensure(matches!(b.sides.len(), 1 | 2), || {
+        format!("a war has 1 or 2 sides, not {}", b.sides.len())
+    })?;
+    ensure((b.sides.len() == 1) == b.benchmark.is_some(), || {
+        "a benchmark comes with a PvE war (one side), and only then".to_owned()
+    })?;
+    for side in &b.sides {
+        ensure(
+            side.score == side.raw * u64::from(side.multiplier_pct) / 100 + side.milestones,
+            || format!("guild {}: the score does not add up", side.guild),
+        )?;
+        ensure(
+            side.participants <= side.members && side.top.len() <= 3,
+            || format!("guild {}: participants or top out of bounds", side.guild),
+        )?;
+    }
+    Ok(())
+}
+
+/// A raid scoreboard holds together: HP left within the boss's, top 3 at most, most first.
+fn raid_board(b: &RaidBoard, statuses: &[&str]) -> Check {
+    ensure(statuses.contains(&b.status.as_str()), || {
+        format!("raid status {:?} is not one of {statuses:?}", b.status)
+    })?;
+    ensure(b.starts_at < b.ends_at, || "the window is empty".to_owned())?;
+    ensure(b.remaining <= b.hp && (1..=3).contains(&b.phase), || {
+        "remaining above hp, or a phase other than 1-3".to_owned()
+    })?;
+    ensure(
+        b.top.len() <= 3 && b.top.windows(2).all(|w| w[0].damage >= w[1].damage),
+        || "top holds at most 3 raiders, most damage first".to_owned(),
+    )
 }
 
 fn names_event_and_room<T>(push: &Push<'_, T>, name: &str) -> Check {
@@ -606,6 +697,27 @@ fn check_guild_push(g: &Golden) -> Check {
             check_typed::<Push<'static, AutoKickWarning>>(g, |p| guild_event(p, name))
         }
         ev::GUILD_DISBANDED => check_typed::<Push<'static, Disbanded>>(g, |p| guild_event(p, name)),
+        ev::GUILD_WAR_STARTED => check_typed::<Push<'static, WarBoard>>(g, |p| {
+            guild_event(p, name)?;
+            ensure(p.d.runs == 0 && p.d.status == "active", || {
+                "a war starts active, with no runs".to_owned()
+            })?;
+            ensure(
+                p.d.sides.iter().any(|s| {
+                    Some(format!("guild:{}", s.guild)) == p.room.as_deref().map(str::to_owned)
+                }),
+                || "the war is announced in the rooms of its guilds".to_owned(),
+            )
+        }),
+        ev::GUILD_RAID_STARTED => check_typed::<Push<'static, RaidBoard>>(g, |p| {
+            guild_event(p, name)?;
+            ensure(
+                p.d.remaining == p.d.hp
+                    && p.d.runs == 0
+                    && p.room.as_deref() == Some(format!("guild:{}", p.d.guild).as_str()),
+                || "a raid starts at full HP, in its guild's room".to_owned(),
+            )
+        }),
         other => Err(format!("{other:?} is not an event")),
     }
 }
@@ -622,6 +734,9 @@ fn check_push(g: &Golden) -> Check {
     let name = g.name.as_str();
     if name.starts_with("guild.") {
         return check_guild_push(g);
+    }
+    if name.starts_with("war.") || name.starts_with("raid.") {
+        return check_war_push(g);
     }
     match name {
         ev::CHAT_DELETED => check_typed::<Push<'static, ChatDeleted>>(g, |p| log_event(p, name)),
@@ -646,6 +761,81 @@ fn check_push(g: &Golden) -> Check {
                 p.ep.as_deref() == Some(p.d.ep.as_str()) && p.off == Some(p.d.off),
                 || "a reset carries its new position in the envelope and in d".to_owned(),
             )
+        }),
+        other => Err(format!("{other:?} is not an event")),
+    }
+}
+
+/// War and raid events belong to the contest's room, `war:<id>` or `raid:<id>`.
+fn contest_room<T>(push: &Push<'_, T>, name: &str, room: String) -> Check {
+    names_event_and_room(push, name)?;
+    ensure(push.room.as_deref() == Some(room.as_str()), || {
+        format!("the event belongs to {room}, not {:?}", push.room)
+    })
+}
+
+/// Scoreboard ticks are state, not log: no `ep`, no `off`.
+fn contest_tick<T>(push: &Push<'_, T>, name: &str, room: String) -> Check {
+    contest_room(push, name, room)?;
+    ensure(push.ep.is_none() && push.off.is_none(), || {
+        "a scoreboard tick carries no ep or off".to_owned()
+    })
+}
+
+/// Results are room-log events: `ep` and `off`.
+fn contest_result<T>(push: &Push<'_, T>, name: &str, room: String) -> Check {
+    contest_room(push, name, room)?;
+    ensure(push.ep.is_some() && push.off.is_some(), || {
+        "a result is a log event: it carries ep and off".to_owned()
+    })
+}
+
+fn check_war_push(g: &Golden) -> Check {
+    let name = g.name.as_str();
+    match name {
+        ev::WAR_BOARD => check_typed::<Push<'static, WarBoard>>(g, |p| {
+            contest_tick(p, name, format!("war:{}", p.d.war))?;
+            war_board(&p.d, &["active"])
+        }),
+        ev::RAID_BOARD => check_typed::<Push<'static, RaidBoard>>(g, |p| {
+            contest_tick(p, name, format!("raid:{}", p.d.raid))?;
+            raid_board(&p.d, &["active"])
+        }),
+        ev::RAID_PHASE => check_typed::<Push<'static, RaidPhase>>(g, |p| {
+            contest_tick(p, name, format!("raid:{}", p.d.raid))?;
+            ensure(p.d.from < p.d.to && p.d.to <= 3, || {
+                format!("a phase goes forward: {} to {}", p.d.from, p.d.to)
+            })
+        }),
+        ev::WAR_ENDED => check_typed::<Push<'static, WarEnded>>(g, |p| {
+            contest_result(p, name, format!("war:{}", p.d.board.war))?;
+            war_board(&p.d.board, &["ended"])?;
+            let guilds: Vec<u64> = p.d.board.sides.iter().map(|s| s.guild).collect();
+            ensure(
+                p.d.winner.is_none_or(|w| guilds.contains(&w))
+                    && p.d.rewards.iter().all(|r| guilds.contains(&r.guild)),
+                || "the winner and the rewarded belong to the war's sides".to_owned(),
+            )?;
+            let mvps: Vec<&str> =
+                p.d.rewards
+                    .iter()
+                    .filter(|r| r.mvp)
+                    .map(|r| r.user.as_str())
+                    .collect();
+            ensure(mvps == p.d.mvps, || {
+                "mvps lists the rewards marked mvp, in their order".to_owned()
+            })
+        }),
+        ev::RAID_ENDED => check_typed::<Push<'static, RaidEnded>>(g, |p| {
+            contest_result(p, name, format!("raid:{}", p.d.board.raid))?;
+            let want = if p.d.victory { "victory" } else { "defeat" };
+            raid_board(&p.d.board, &[want])?;
+            ensure(!p.d.victory || p.d.board.remaining == 0, || {
+                "a victory leaves the boss no HP".to_owned()
+            })?;
+            ensure(p.d.victory || p.d.mvps.is_empty(), || {
+                "a defeat has no MVP".to_owned()
+            })
         }),
         other => Err(format!("{other:?} is not an event")),
     }

@@ -135,6 +135,9 @@ impl Connection {
                 Ok(ReplyBody::Done(Done {}))
             }
             ClientOp::ChatSend(send) => {
+                if RoomName::parse(&send.room).is_ok_and(|r| !r.kind.is_chat()) {
+                    return Err(ErrorBody::new(ErrorCode::NotFound, "this room has no chat"));
+                }
                 let Some((room, joined)) = self.rooms.get_key_value(send.room.as_str()) else {
                     return Err(ErrorBody::new(
                         ErrorCode::NotMember,
@@ -313,7 +316,10 @@ impl Connection {
         };
         self.reply(codec, id, Ok(ok));
         for join in pending {
+            let room = join.room.name.clone();
             self.open(join);
+            // A resumed contest room gets the scoreboard as it stands, as a fresh join does.
+            self.services.wars.send_board(&session, &room);
         }
         Flow::Continue
     }

@@ -5,6 +5,7 @@ use guildhall_protocol::{ErrorBody, ErrorCode, WarOp};
 use super::dispatch::ReplyBody;
 use super::Connection;
 use crate::auth::User;
+use crate::store::to_i64;
 use crate::war::boards::Board;
 use crate::war::replica::{raid_key, war_key};
 use crate::war::RunReport;
@@ -36,15 +37,15 @@ impl Connection {
                 Ok(ReplyBody::RunAccepted(accepted))
             }
             WarOp::Register(req) => w
-                .register(user, req.guild)
+                .register(user, to_i64(req.guild))
                 .await
                 .map(ReplyBody::WarRegistered),
-            WarOp::Get(req) => w.board(&war_key(req.war)).await.map(board),
+            WarOp::Get(req) => w.board(&war_key(to_i64(req.war))).await.map(board),
             WarOp::RaidStart(req) => w
-                .start_raid_as(user, req.guild)
+                .start_raid_as(user, to_i64(req.guild))
                 .await
                 .map(|b| ReplyBody::RaidBoard(Box::new(b))),
-            WarOp::RaidGet(req) => w.board(&raid_key(req.raid)).await.map(board),
+            WarOp::RaidGet(req) => w.board(&raid_key(to_i64(req.raid))).await.map(board),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::guild::errors::{self, db_error};
 use crate::hub::event::{encode_frame, FrameCache};
 use crate::session::handle::SessionHandle;
 use crate::store::war::{raids as raid_rows, wars as war_rows};
+use crate::store::{to_i64, to_u64};
 
 /// A contest's scoreboard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -61,7 +62,7 @@ impl WarService {
                 let board = r.board(&self.preset, "active");
                 let change = match r.announced_phase {
                     Some(before) if before != board.phase => Some(RaidPhase {
-                        raid: r.id,
+                        raid: to_u64(r.id),
                         from: before,
                         to: board.phase,
                         remaining: board.remaining,
@@ -87,7 +88,7 @@ impl WarService {
                     let service = self.clone();
                     let raid = b.raid;
                     tokio::spawn(async move {
-                        if let Err(e) = service.end_raid(raid).await {
+                        if let Err(e) = service.end_raid(to_i64(raid)).await {
                             tracing::warn!(error = %e.msg, raid, "ending a defeated raid failed");
                         }
                     });

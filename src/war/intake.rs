@@ -141,8 +141,8 @@ pub fn answer(row: &RunRow, duplicate: bool) -> Result<RunAccepted, ErrorBody> {
     Ok(RunAccepted {
         run_id: row.run_id.clone(),
         duplicate,
-        war: row.war_id,
-        raid: row.raid_id,
+        war: row.war_id.map(crate::store::to_u64),
+        raid: row.raid_id.map(crate::store::to_u64),
         flag: row.flag.clone(),
     })
 }
@@ -173,10 +173,9 @@ impl WarService {
         };
         let (reply, answer_rx) = oneshot::channel();
         if self.intake.tx.try_send(Pending { row, reply }).is_err() {
-            return Err(ErrorBody::retry_after(
+            return Err(ErrorBody::new(
                 ErrorCode::Unavailable,
-                "too many runs waiting to be stored; retry",
-                100,
+                "too many runs waiting to be stored; retry shortly",
             ));
         }
         let (stored, duplicate) = answer_rx
@@ -233,13 +232,18 @@ impl WarService {
                     // The first report of a new id in this batch is the new one; any other
                     // report of it is a retry.
                     let duplicate = !new.remove(&p.row.run_id);
-                    let answer = stored
-                        .get(&p.row.run_id)
-                        .cloned()
-                        .map(|row| (row, duplicate))
-                        .ok_or_else(|| {
-                            ErrorBody::new(ErrorCode::Internal, "the run was not stored")
-                        });
+                    let answer = match stored.get(&p.row.run_id) {
+                        // Another player's run under this id: not theirs to read or retry.
+                        Some(row) if row.user_id != p.row.user_id => Err(ErrorBody::new(
+                            ErrorCode::Conflict,
+                            "this run_id is another run's",
+                        )),
+                        Some(row) => Ok((row.clone(), duplicate)),
+                        None => Err(ErrorBody::new(
+                            ErrorCode::Internal,
+                            "the run was not stored",
+                        )),
+                    };
                     let _ = p.reply.send(answer);
                 }
             }

@@ -67,10 +67,17 @@ impl WarService {
         self.load(&key).await?;
         self.announce_contest(&key, "started").await;
         tracing::info!(raid = id, guild, "raid started");
-        match self.board(&key).await? {
-            super::boards::Board::Raid(b) => Ok(b),
-            super::boards::Board::War(_) => Err(errors::not_found("no such raid")),
-        }
+        let board = match self.board(&key).await? {
+            super::boards::Board::Raid(b) => b,
+            super::boards::Board::War(_) => return Err(errors::not_found("no such raid")),
+        };
+        self.publish_room(
+            &crate::guild::room_of(guild),
+            ev::GUILD_RAID_STARTED,
+            &board,
+        )
+        .await;
+        Ok(board)
     }
 
     /// Ends raids whose window has passed; the raids ended.

@@ -158,7 +158,7 @@ impl WarLive {
                 let tally = side.tally(&preset.war.scoring);
                 let s = tally.score;
                 WarSideBoard {
-                    guild: *guild,
+                    guild: to_u64(*guild),
                     score: s.total,
                     raw: s.raw,
                     multiplier_pct: s.multiplier_pct,
@@ -177,7 +177,7 @@ impl WarLive {
             })
             .collect();
         WarBoard {
-            war: self.id,
+            war: to_u64(self.id),
             starts_at: self.window.0,
             ends_at: self.window.1,
             sides,
@@ -230,8 +230,8 @@ impl RaidLive {
         let runs = self.seen.len() as u64;
         let state = self.runs.state(&rules);
         RaidBoard {
-            raid: self.id,
-            guild: self.guild,
+            raid: to_u64(self.id),
+            guild: to_u64(self.guild),
             hp: self.hp,
             remaining: state.remaining,
             phase: state.phase,

@@ -46,7 +46,7 @@ impl WarService {
             return Err(errors::conflict("the guild is registered already"));
         }
         Ok(WarRegistered {
-            guild,
+            guild: to_u64(guild),
             cycle_at: to_u64(cycle),
         })
     }
@@ -238,6 +238,13 @@ impl WarService {
         let key = war_key(id);
         self.load(&key).await?;
         self.announce_contest(&key, "started").await;
+        // Both guilds' rooms hear of it: that is where members learn the war room's name.
+        if let Ok(super::boards::Board::War(board)) = self.board(&key).await {
+            for g in &sides {
+                self.publish_room(&crate::guild::room_of(*g), ev::GUILD_WAR_STARTED, &board)
+                    .await;
+            }
+        }
         tracing::info!(war = id, a, ?b, ?benchmark, "war started");
         Ok(row)
     }
@@ -284,7 +291,8 @@ impl WarService {
             .and_then(|_| ended.board.sides.get(1))
             .map(|s| to_i64(s.score));
         let score_a = ended.board.sides.first().map_or(0, |s| to_i64(s.score));
-        war_rows::set_result(&mut tx, id, score_a, score_b, ended.winner, &json)
+        let winner = ended.winner.map(to_i64);
+        war_rows::set_result(&mut tx, id, score_a, score_b, winner, &json)
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
@@ -294,15 +302,12 @@ impl WarService {
         self.announce_contest(&key, "ended").await;
         self.publish_room(&key, ev::WAR_ENDED, &ended).await;
         for side in &ended.board.sides {
-            let won = match (ended.winner, row.guild_b) {
-                (Some(w), _) => w == side.guild,
-                (None, _) => false,
-            };
+            let won = ended.winner == Some(side.guild);
             let result = if won { Outcome::Win } else { Outcome::Loss };
             if let Err(e) = self
                 .guilds
                 .award_xp(
-                    to_u64(side.guild),
+                    side.guild,
                     xp_source(result),
                     &format!("war:{id}:{}", side.guild),
                 )
@@ -399,7 +404,7 @@ impl WarService {
                 }
                 paid.push(WarReward {
                     user: r.user,
-                    guild: *g,
+                    guild: to_u64(*g),
                     war_coins: coins,
                     mvp: r.mvp,
                 });
@@ -445,7 +450,7 @@ impl WarService {
         }
         Ok(WarEnded {
             board,
-            winner,
+            winner: winner.map(to_u64),
             mvps,
             rewards: paid,
         })

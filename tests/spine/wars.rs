@@ -90,6 +90,10 @@ async fn war_and_raid_on(backend: Backend) {
         "conflict",
     );
     ok(&lead_b.request("war.register", json!({ "guild": b })).await);
+    // The guild room is where members hear that their war began, and its room.
+    ok(&lead_b
+        .request("room.join", json!({ "room": format!("guild:{b}") }))
+        .await);
 
     // Matchmaking now: two level-1 guilds at 1,500 Elo meet.
     let (status, started) = server.api("POST", "/api/wars/start", None).await;
@@ -98,6 +102,9 @@ async fn war_and_raid_on(backend: Backend) {
         .as_i64()
         .unwrap_or_else(|| panic!("{ctx}: no war started: {started}"));
     let room = format!("war:{war}");
+    let started = lead_b.next_event("guild.war_started").await;
+    assert_eq!(started["d"]["war"], war, "{ctx}: {started}");
+    assert_eq!(started["d"]["runs"], 0, "{ctx}");
 
     // A spectator from neither guild watches; the board comes first.
     let mut spectator = server.client("spec", codec).await;
@@ -110,6 +117,12 @@ async fn war_and_raid_on(backend: Backend) {
     refused(
         &spectator
             .request("room.join", json!({ "room": "war:999999" }))
+            .await,
+        "not_found",
+    );
+    refused(
+        &spectator
+            .request("chat.send", json!({ "room": room, "text": "go alpha" }))
             .await,
         "not_found",
     );
@@ -138,6 +151,8 @@ async fn war_and_raid_on(backend: Backend) {
     // A retry is answered, not counted; someone in no guild counts nowhere.
     let (_, again) = report(server, "lead_a", "ra1", 3_000).await;
     assert_eq!(again["duplicate"], true, "{ctx}: {again}");
+    let (status, stolen) = report(server, "a3", "ra1", 3_000).await;
+    assert_eq!(status, 409, "{ctx}: another player's run id: {stolen}");
     let (_, loner) = report(server, "loner", "rl1", 100).await;
     assert_eq!(loner["war"], Value::Null, "{ctx}: {loner}");
     let (_, flagged) = server.api("GET", "/api/runs/flagged", None).await;
