@@ -122,23 +122,23 @@ impl Server {
             hub.clone(),
             node_id.clone(),
         ));
-        let wars = crate::war::WarService::new(
-            guilds.preset.clone(),
-            config.runs.clone(),
-            config.wars.clone(),
-            guild_db.clone(),
-            hub.clone(),
-            guilds.clone(),
-            node_id.clone(),
-        );
-        wars.start().await.context("starting wars and raids")?;
         let moderation = ModerationService::new(
-            guild_db,
+            guild_db.clone(),
             hub.clone(),
             guilds.clone(),
             config.moderation.clone(),
         );
         moderation.start().await.context("starting moderation")?;
+        let wars = crate::war::WarService::new(crate::war::WarDeps {
+            runs: config.runs.clone(),
+            wars: config.wars.clone(),
+            db: guild_db,
+            hub: hub.clone(),
+            guilds: guilds.clone(),
+            moderation: moderation.clone(),
+            node_id: node_id.clone(),
+        });
+        wars.start().await.context("starting wars and raids")?;
 
         let writer = ChatWriter::spawn(
             store.clone(),

@@ -33,6 +33,7 @@ use crate::guild::errors::{self, db_error};
 use crate::guild::GuildService;
 use crate::hub::event::LogEvent;
 use crate::hub::{Hub, SystemListener};
+use crate::moderation::ModerationService;
 use crate::store::guild::GuildDb;
 use crate::store::war::{raids as raid_rows, runs, wars as war_rows};
 use crate::store::{to_i64, to_u64};
@@ -66,6 +67,18 @@ struct GuildContests {
     raid: Option<(i64, Window)>,
 }
 
+/// What the war service is built from.
+pub struct WarDeps {
+    pub runs: RunsConfig,
+    pub wars: WarsConfig,
+    pub db: Arc<GuildDb>,
+    pub hub: Arc<Hub>,
+    pub guilds: Arc<GuildService>,
+    /// A guild with too many banned members sits out wars (its accountability standing).
+    pub moderation: Arc<ModerationService>,
+    pub node_id: Arc<str>,
+}
+
 pub struct WarService {
     pub preset: Arc<Preset>,
     runs_config: RunsConfig,
@@ -73,6 +86,7 @@ pub struct WarService {
     db: Arc<GuildDb>,
     hub: Arc<Hub>,
     guilds: Arc<GuildService>,
+    moderation: Arc<ModerationService>,
     node_id: Arc<str>,
     contests: DashMap<String, Arc<Mutex<Contest>>>,
     by_guild: DashMap<i64, GuildContests>,
@@ -87,23 +101,16 @@ pub struct WarService {
 }
 
 impl WarService {
-    pub fn new(
-        preset: Arc<Preset>,
-        runs_config: RunsConfig,
-        config: WarsConfig,
-        db: Arc<GuildDb>,
-        hub: Arc<Hub>,
-        guilds: Arc<GuildService>,
-        node_id: Arc<str>,
-    ) -> Arc<Self> {
+    pub fn new(deps: WarDeps) -> Arc<Self> {
         let service = Arc::new(WarService {
-            preset,
-            runs_config,
-            config,
-            db,
-            hub,
-            guilds,
-            node_id,
+            preset: deps.guilds.preset.clone(),
+            runs_config: deps.runs,
+            config: deps.wars,
+            db: deps.db,
+            hub: deps.hub,
+            guilds: deps.guilds,
+            moderation: deps.moderation,
+            node_id: deps.node_id,
             contests: DashMap::new(),
             by_guild: DashMap::new(),
             dirty: Mutex::new(Default::default()),

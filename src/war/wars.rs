@@ -11,6 +11,7 @@ use crate::auth::User;
 use crate::clock::now_ms;
 use crate::domain::guild::levels::with_war_bonus;
 use crate::domain::guild::roles::{permit, Action};
+use crate::domain::moderation::ladder::{guild_standing, GuildStanding};
 use crate::domain::war::matchmaking::{find_match, Candidate};
 use crate::domain::war::results::{
     elo_after, outcome, rewards, streak_after, xp_source, Outcome, Streak,
@@ -34,6 +35,17 @@ impl WarService {
     /// registration is open.
     pub async fn register(&self, user: &User, guild: i64) -> Result<WarRegistered, ErrorBody> {
         self.check_war_role(guild, &user.id).await?;
+        // RULES.md § Moderation: a guild with 10 members banned in 30 days skips its war.
+        let standing = self.moderation.accountability(to_u64(guild)).await?;
+        if matches!(
+            guild_standing(standing.banned_30d),
+            GuildStanding::SkipWar | GuildStanding::Review
+        ) {
+            return Err(errors::forbidden(format!(
+                "the guild sits out wars: {} of its members were banned in 30 days",
+                standing.banned_30d
+            )));
+        }
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
         let cycle = war_rows::registering_cycle(&mut conn)
             .await

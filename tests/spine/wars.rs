@@ -377,3 +377,114 @@ async fn client_runs_where_allowed_and_outliers_refused_by_policy() {
     assert_eq!(wallet_dna(&mut p2).await, 300);
     server.stop().await;
 }
+
+/// The weekday names of yesterday and tomorrow in UTC, for a calendar whose registration is
+/// open now.
+fn around_today() -> (String, String) {
+    use chrono::{Datelike, Duration, Utc};
+    let name = |d: chrono::DateTime<Utc>| d.weekday().to_string().to_lowercase();
+    (
+        name(Utc::now() - Duration::days(1)),
+        name(Utc::now() + Duration::days(1)),
+    )
+}
+
+#[tokio::test]
+async fn the_calendar_opens_registration_pve_faces_its_benchmark_and_banned_guilds_sit_out() {
+    let (yesterday, tomorrow) = around_today();
+    let node = GuildNode::start_with(Backend::Sqlite, move |c| {
+        tweak(c);
+        c.game.overrides.insert(
+            "war".into(),
+            json!({ "schedule": {
+                "enabled": true,
+                "time_zone": "UTC",
+                "registration_opens": { "day": yesterday, "at": "00:00" },
+                "war_starts": { "day": tomorrow, "at": "00:00" },
+            } }),
+        );
+    })
+    .await;
+    let server = &node.server;
+    let mut lead = server.client("lead", Codec::Json).await;
+    let guild = create_guild(server, &mut lead, "lead", "Solo Runners", "SOLO").await;
+
+    // Registration opened yesterday: the jobs (which also ran when the node started) open the
+    // cycle that starts tomorrow at 00:00.
+    let (status, jobs) = server.api("POST", "/api/wars/jobs/run", None).await;
+    assert_eq!(status, 200, "{jobs}");
+    let cycle = jobs["opened"].as_u64().expect("a cycle opened");
+    let tomorrow_midnight = (chrono::Utc::now() + chrono::Duration::days(1))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp_millis() as u64;
+    assert_eq!(cycle, tomorrow_midnight);
+    let reg = ok(&lead
+        .request("war.register", json!({ "guild": guild }))
+        .await);
+    assert_eq!(reg["cycle_at"], cycle);
+
+    // A PvE war: the guild against a benchmark of 1,000; it scores 1,500 × 1.25 and wins.
+    let (status, started) = server
+        .api(
+            "POST",
+            "/api/wars/start",
+            Some(json!({ "guild": guild, "benchmark": 1_000 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let war = started["wars"][0].as_u64().expect("war");
+    report(server, "lead", "pve-1", 1_500).await;
+    let (status, ended) = server
+        .api("POST", &format!("/api/wars/{war}/end"), None)
+        .await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["board"]["benchmark"], 1_000);
+    assert_eq!(ended["board"]["sides"][0]["score"], 1_875);
+    assert_eq!(ended["winner"], guild);
+    // A guild already at war cannot start another; the ended one no longer holds it.
+    let (status, again) = server
+        .api(
+            "POST",
+            "/api/wars/start",
+            Some(json!({ "guild": guild, "benchmark": 10 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    let (status, busy) = server
+        .api(
+            "POST",
+            "/api/wars/start",
+            Some(json!({ "guild": guild, "benchmark": 10 })),
+        )
+        .await;
+    assert_eq!(status, 409, "{busy}");
+
+    // Ten members banned in 30 days: the guild sits out wars (RULES.md § Moderation).
+    let now = chrono::Utc::now().timestamp_millis();
+    for i in 0..10 {
+        node.sql(&format!(
+            "INSERT INTO penalties (user_id, step, kind, category, starts_ms, by_id, by_name, guild_id) \
+             VALUES ('banned{i}', 4, 'ban', 'harassment', {now}, 'mod', 'Mod', {guild})"
+        ))
+        .await;
+    }
+    let (_, opened) = server
+        .api(
+            "POST",
+            "/api/wars/registration/open",
+            Some(json!({ "cycle_at": cycle + 7 * 86_400_000 })),
+        )
+        .await;
+    assert!(opened["cycle_at"].is_u64(), "{opened}");
+    let msg = refused(
+        &lead
+            .request("war.register", json!({ "guild": guild }))
+            .await,
+        "forbidden",
+    );
+    assert!(msg.contains("10 of its members"), "{msg}");
+    node.finish().await;
+}
