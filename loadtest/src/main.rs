@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use guildhall_loadtest::cli::Common;
-use guildhall_loadtest::scenarios::{self, bare, cluster, connect, fanout, idle, rooms};
+use guildhall_loadtest::scenarios::{self, bare, cluster, connect, fanout, idle, raid, rooms};
 use guildhall_loadtest::{plot, target};
 
 #[derive(Parser)]
@@ -30,6 +30,8 @@ enum Scenario {
     Connect(connect::ConnectArgs),
     /// The fan-out over several nodes joined by Redis.
     Cluster(cluster::ClusterArgs),
+    /// Runs through the API into a raid over several nodes, with exact totals.
+    Raid(raid::RaidArgs),
     /// The floor: a bare TCP writer of the same frames, no WebSocket and no runtime.
     Bare(bare::BareArgs),
     /// The writer side of `bare` (started by it, pinned to the server core).
@@ -59,6 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let common = &cli.common;
     let (report, latency) = match &cli.scenario {
         Scenario::Cluster(args) => cluster::run(common, args).await?,
+        Scenario::Raid(args) => raid::run(common, args).await?,
         Scenario::Bare(args) => bare::run(common, args).await?,
         scenario => {
             let server = scenarios::server(common).await?;
@@ -69,7 +72,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .map(|r| (r, Default::default())),
                 Scenario::Connect(args) => connect::run(common, args, &server).await,
-                Scenario::Cluster(_) | Scenario::Bare(_) | Scenario::BareServer(_) => {
+                Scenario::Cluster(_)
+                | Scenario::Raid(_)
+                | Scenario::Bare(_)
+                | Scenario::BareServer(_) => {
                     anyhow::bail!("handled above")
                 }
             };

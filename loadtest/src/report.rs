@@ -18,7 +18,7 @@ pub const GENERATOR_SATURATED_BUSY: f64 = 0.90;
 /// measure them (e.g. RSS of a remote server); they serialise as `null`.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
-    /// "fanout", "rooms", "idle", "connect" or "cluster".
+    /// "fanout", "rooms", "idle", "connect", "cluster", "bare" or "raid".
     pub scenario: String,
     /// "guildhall" or "socketio".
     pub target: String,
@@ -45,6 +45,9 @@ pub struct Report {
     pub generator_saturated: bool,
     pub sweep: Vec<SweepStep>,
     pub knee_per_sec: Option<f64>,
+    /// The run's headline in its own units when `delivered` is not messages (e.g. raid:
+    /// acknowledged runs per second); printed after the table.
+    pub summary: Option<String>,
     pub notes: Vec<String>,
 }
 
@@ -143,6 +146,9 @@ impl Report {
             out.push_str(&self.sweep_table());
         }
 
+        if let Some(summary) = &self.summary {
+            let _ = writeln!(out, "summary: {summary}");
+        }
         for note in &self.notes {
             let _ = writeln!(out, "note: {note}");
         }
@@ -329,6 +335,7 @@ mod tests {
                 },
             ],
             knee_per_sec: Some(50.0),
+            summary: None,
             notes: vec!["warm-up 5 s discarded".into()],
         }
     }
@@ -375,6 +382,7 @@ mod tests {
                 "generator_saturated",
                 "sweep",
                 "knee_per_sec",
+                "summary",
                 "notes",
             ]
         );
@@ -420,6 +428,7 @@ mod tests {
             "rss_bytes_per_conn",
             "handshakes_per_sec",
             "knee_per_sec",
+            "summary",
         ] {
             assert!(v.get(key).is_some(), "{key} missing");
             assert!(v[key].is_null(), "{key} should be null, got {}", v[key]);
@@ -507,6 +516,21 @@ mod tests {
             t.lines().last().expect("non-empty").contains("SATURATED"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn table_prints_the_summary_before_the_notes() {
+        let t = sample().table();
+        assert!(!t.contains("summary:"), "{t}");
+        let r = Report {
+            summary: Some("1,234 acknowledged runs/s".into()),
+            ..sample()
+        };
+        let t = r.table();
+        let at = t
+            .find("summary: 1,234 acknowledged runs/s\n")
+            .expect("summary line");
+        assert!(at < t.find("note: ").expect("a note"), "{t}");
     }
 
     #[test]

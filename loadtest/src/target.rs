@@ -75,7 +75,27 @@ pub struct GuildhallOptions<'a> {
     pub redis_prefix: Option<&'a str>,
 }
 
+/// What a node needs beyond [`GuildhallOptions`] for the store-backed scenarios: PostgreSQL
+/// (URL and a schema of the run's own, which the node creates and migrates), the
+/// server-to-server API key, and any further `GUILDHALL_*` settings (applied last, so they
+/// override the load settings above). The default adds nothing: SQLite, no API.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GuildhallExtras<'a> {
+    pub database_url: Option<&'a str>,
+    pub database_schema: Option<&'a str>,
+    pub api_key: Option<&'a str>,
+    pub env: &'a [(&'a str, &'a str)],
+}
+
 pub async fn start_guildhall(opts: &GuildhallOptions<'_>) -> anyhow::Result<Server> {
+    start_guildhall_with(opts, &GuildhallExtras::default()).await
+}
+
+/// [`start_guildhall`] with a database, an API key or extra settings.
+pub async fn start_guildhall_with(
+    opts: &GuildhallOptions<'_>,
+    extras: &GuildhallExtras<'_>,
+) -> anyhow::Result<Server> {
     if !opts.bin.exists() {
         bail!(
             "{} not found: build it with `cargo build --release -p guildhall`",
@@ -111,6 +131,18 @@ pub async fn start_guildhall(opts: &GuildhallOptions<'_>) -> anyhow::Result<Serv
     }
     if let Some(prefix) = opts.redis_prefix {
         command.env("GUILDHALL_REDIS_PREFIX", prefix);
+    }
+    if let Some(url) = extras.database_url {
+        command.args(["--database-url", url]);
+    }
+    if let Some(schema) = extras.database_schema {
+        command.env("GUILDHALL_DATABASE_SCHEMA", schema);
+    }
+    if let Some(key) = extras.api_key {
+        command.env("GUILDHALL_API_KEY", key);
+    }
+    for (name, value) in extras.env {
+        command.env(name, value);
     }
     let child = command
         .stdin(Stdio::null())

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::raid::{raid_state_in_order, RaidRules, RaidState};
+use crate::domain::raid::{damage_of, phase_of, raid_state_in_order, RaidRules, RaidState, Raider};
 use crate::domain::war::scoring::{milestone_bonus, score_of, MemberRuns, ScoringRules, Tally};
 
 /// One guild's side of a war: its roster and each member's runs so far.
@@ -44,14 +44,20 @@ impl WarSide {
         if !self.roster.contains(user) {
             self.roster.insert(user.to_owned());
         }
-        let counted = self.members.entry(user.to_owned()).or_default();
+        if !self.members.contains_key(user) {
+            self.members.insert(user.to_owned(), Counted::default());
+        }
+        let Some(counted) = self.members.get_mut(user) else {
+            return;
+        };
         counted.runs = counted.runs.saturating_add(1);
         // The order of `scoring::best_runs`: DNA descending, then id ascending.
-        let key = |(dna, id): &(u64, String)| (std::cmp::Reverse(*dna), id.clone());
-        let entry = (dna, run_id.to_owned());
-        let at = counted.best.partition_point(|kept| key(kept) < key(&entry));
+        let new = (std::cmp::Reverse(dna), run_id);
+        let at = counted
+            .best
+            .partition_point(|(d, id)| (std::cmp::Reverse(*d), id.as_str()) < new);
         if at < rules.best_runs {
-            counted.best.insert(at, entry);
+            counted.best.insert(at, (dna, run_id.to_owned()));
             counted.best.truncate(rules.best_runs);
         }
     }
@@ -85,13 +91,22 @@ impl WarSide {
     }
 }
 
-/// A raid's runs in the order they finished, and its state, recomputed only when asked after
-/// a change: runs arrive out of order (many nodes, many clients), and which run lands the
-/// killing blow depends on that order.
+/// A raid's runs and its state, recomputed only when asked after a change.
+///
+/// While the boss stands, the order of the runs does not matter: the HP left is the full HP
+/// less the damage of every run, and each raider's part is the sum of theirs, so the state comes
+/// from running sums. Only once the runs together deal the boss's HP does order count (the
+/// killing blow is credited with what it took, and runs after it count for nothing): then the
+/// runs are sorted by when they finished and folded, once per change. Runs arrive out of order
+/// (many nodes, many clients), so they are kept as they come and sorted only then.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RaidRuns {
-    /// (finished at, run id) → (user, DNA).
-    runs: BTreeMap<(u64, String), (String, u64)>,
+    /// (finished at, run id, user, DNA), as they arrived.
+    runs: Vec<(u64, String, String, u64)>,
+    /// Per raider: (runs, DNA).
+    raiders: BTreeMap<String, (u32, u64)>,
+    /// Σ DNA of every run.
+    dna: u128,
     #[serde(skip)]
     state: Option<RaidState>,
 }
@@ -100,7 +115,15 @@ impl RaidRuns {
     /// Adds one run (the caller has checked it is new and inside the window).
     pub fn add(&mut self, user: &str, run_id: &str, dna: u64, at_ms: u64) {
         self.runs
-            .insert((at_ms, run_id.to_owned()), (user.to_owned(), dna));
+            .push((at_ms, run_id.to_owned(), user.to_owned(), dna));
+        if !self.raiders.contains_key(user) {
+            self.raiders.insert(user.to_owned(), (0, 0));
+        }
+        if let Some((runs, total)) = self.raiders.get_mut(user) {
+            *runs = runs.saturating_add(1);
+            *total = total.saturating_add(dna);
+        }
+        self.dna += u128::from(dna);
         self.state = None;
     }
 
@@ -114,14 +137,45 @@ impl RaidRuns {
 
     /// The raid's state over the runs added.
     pub fn state(&mut self, rules: &RaidRules) -> &RaidState {
-        let runs = &self.runs;
-        self.state.get_or_insert_with(|| {
-            raid_state_in_order(
-                rules,
-                runs.iter()
-                    .map(|((at, _), (user, dna))| (user.as_str(), *dna, *at)),
-            )
+        let Self {
+            runs,
+            raiders,
+            dna,
+            state,
+        } = self;
+        state.get_or_insert_with(|| {
+            let damage = *dna * u128::from(rules.damage_per_dna);
+            if damage < u128::from(rules.boss.hp) {
+                standing(rules, raiders, damage)
+            } else {
+                let mut ordered: Vec<&(u64, String, String, u64)> = runs.iter().collect();
+                ordered.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+                raid_state_in_order(
+                    rules,
+                    ordered
+                        .into_iter()
+                        .map(|(at, _, user, dna)| (user.as_str(), *dna, *at)),
+                )
+            }
         })
+    }
+}
+
+/// The state of a boss the runs have not brought down, from the running sums.
+fn standing(rules: &RaidRules, raiders: &BTreeMap<String, (u32, u64)>, damage: u128) -> RaidState {
+    let remaining = u64::try_from(u128::from(rules.boss.hp) - damage).unwrap_or(0);
+    RaidState {
+        remaining,
+        phase: phase_of(&rules.boss, remaining),
+        defeated_ms: None,
+        raiders: raiders
+            .iter()
+            .map(|(user, (runs, dna))| Raider {
+                user: user.clone(),
+                runs: *runs,
+                damage: damage_of(rules, *dna),
+            })
+            .collect(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod fanout;
 pub mod idle;
 pub mod members;
+pub mod raid;
 pub mod rooms;
 
 use std::time::Duration;
