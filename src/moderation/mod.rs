@@ -18,7 +18,7 @@ use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
 use guildhall_protocol::ErrorBody;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::User;
 use crate::broker::EventDraft;
@@ -279,7 +279,7 @@ impl SystemListener for Listener {
         if event.ev != SYS_EVENT {
             return;
         }
-        match serde_json::from_value::<Change>(event.d.clone()) {
+        match Change::deserialize(&event.d) {
             Ok(change) => {
                 service.state.apply(&change);
                 service.on_local_change(&change);

@@ -471,11 +471,11 @@ impl SystemListener for Listener {
             return;
         };
         match &*event.ev {
-            EV_RUNS => match serde_json::from_value::<RunsEvent>(event.d.clone()) {
+            EV_RUNS => match RunsEvent::deserialize(&event.d) {
                 Ok(batch) => service.apply_runs(&batch.runs),
                 Err(e) => tracing::warn!(error = %e, "an unreadable batch of runs"),
             },
-            EV_CONTEST => match serde_json::from_value::<ContestEvent>(event.d.clone()) {
+            EV_CONTEST => match ContestEvent::deserialize(&event.d) {
                 Ok(c) if c.status == "ended" => service.forget(&c.key),
                 Ok(c) => {
                     let service = service.clone();

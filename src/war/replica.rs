@@ -20,8 +20,10 @@ use crate::store::war::runs::RunRow;
 use crate::store::war::wars::WarRow;
 use crate::store::{to_i64, to_u64};
 
-/// A counted run as the run log carries it.
+/// A counted run as the run log carries it. On the log it is a JSON array, not an object: a
+/// batch carries thousands, and every node parses every batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "WireRun", from = "WireRun")]
 pub struct LoggedRun {
     pub id: String,
     pub user: String,
@@ -32,10 +34,33 @@ pub struct LoggedRun {
     /// When the store accepted it, ms: the replica counts its runs by the second they were
     /// accepted in, to compare with the store's count of the same seconds.
     pub acc: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub war: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raid: Option<i64>,
+}
+
+/// [`LoggedRun`] on the log: (id, user, guild, dna, at, acc, war, raid).
+#[derive(Serialize, Deserialize)]
+struct WireRun(String, String, i64, u64, u64, u64, Option<i64>, Option<i64>);
+
+impl From<LoggedRun> for WireRun {
+    fn from(r: LoggedRun) -> Self {
+        WireRun(r.id, r.user, r.guild, r.dna, r.at, r.acc, r.war, r.raid)
+    }
+}
+
+impl From<WireRun> for LoggedRun {
+    fn from(WireRun(id, user, guild, dna, at, acc, war, raid): WireRun) -> Self {
+        LoggedRun {
+            id,
+            user,
+            guild,
+            dna,
+            at,
+            acc,
+            war,
+            raid,
+        }
+    }
 }
 
 impl LoggedRun {
@@ -318,4 +343,38 @@ pub fn parse_key(key: &str) -> Option<(bool, i64)> {
 
 pub fn i64_of(v: u64) -> i64 {
     to_i64(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_run_travels_as_an_array() {
+        let run = LoggedRun {
+            id: "r1".into(),
+            user: "ann".into(),
+            guild: 7,
+            dna: 1_200,
+            at: 1_700_000_000_000,
+            acc: 1_700_000_000_050,
+            war: Some(3),
+            raid: None,
+        };
+        let json = serde_json::to_value(&run).expect("encodes");
+        assert_eq!(
+            json,
+            serde_json::json!([
+                "r1",
+                "ann",
+                7,
+                1_200,
+                1_700_000_000_000u64,
+                1_700_000_000_050u64,
+                3,
+                null
+            ])
+        );
+        assert_eq!(LoggedRun::deserialize(&json).expect("decodes"), run);
+    }
 }

@@ -86,7 +86,7 @@ impl WarService {
         };
         let mut later = 0usize;
         for event in events.iter().filter(|e| e.ev == super::EV_RUNS) {
-            if let Ok(batch) = serde_json::from_value::<super::RunsEvent>(event.d.clone()) {
+            if let Ok(batch) = <super::RunsEvent as serde::Deserialize>::deserialize(&event.d) {
                 for run in &batch.runs {
                     if contest.add(&self.preset, run) {
                         later += 1;
