@@ -43,7 +43,14 @@ enum Announce {
 
 /// Heartbeats this node and, while it holds the lease, runs the jobs every `jobs_every_ms`.
 pub async fn run(guilds: Arc<GuildService>, config: GuildsConfig, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_millis(config.jobs_every_ms.max(100)));
+    // The node says it is alive at once (its members' presence must not look stale to the
+    // other nodes); its first pass of the jobs comes a period later: nothing in them is due to
+    // the second, and a node restarting in a loop does not run them at each start.
+    if let Err(e) = guilds.heartbeat().await {
+        tracing::warn!(error = %e.msg, "node heartbeat failed");
+    }
+    let every = Duration::from_millis(config.jobs_every_ms.max(100));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

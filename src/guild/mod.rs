@@ -13,6 +13,7 @@ mod logins;
 mod membership;
 mod presence;
 mod progress;
+pub mod run_credits;
 mod vault;
 pub mod views;
 

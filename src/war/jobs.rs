@@ -16,12 +16,9 @@ use crate::domain::war::schedule::Phase;
 use crate::guild::errors::db_error;
 use crate::store::guild::jobs;
 use crate::store::to_i64;
-use crate::store::war::runs;
 
 /// The lease that makes one node run the war jobs.
 pub const WAR_LEASE: &str = "war-jobs";
-/// Runs credited per pass of the credit job.
-const CREDITS_PER_PASS: i64 = 500;
 
 /// What one pass of the war jobs did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -136,38 +133,5 @@ impl WarService {
         report.raids_ended = self.end_due_raids().await?;
         report.runs_credited = self.credit_runs().await?;
         Ok(report)
-    }
-
-    /// Credits the DNA of runs reported in batches (a single report is credited as it is
-    /// answered). The ledger's key per run makes a credit apply once.
-    pub async fn credit_runs(&self) -> Result<u32, ErrorBody> {
-        let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        let pending = runs::uncredited(&mut conn, CREDITS_PER_PASS)
-            .await
-            .map_err(db_error)?;
-        drop(conn);
-        let mut credited = 0;
-        for run in pending {
-            self.credit_one(&run.user_id, &run.run_id, crate::store::to_u64(run.dna))
-                .await?;
-            credited += 1;
-        }
-        Ok(credited)
-    }
-
-    /// Credits one run's DNA to its runner (with the guild's bonus and XP: the guild
-    /// service's `run_reported`) and marks it credited.
-    pub async fn credit_one(
-        &self,
-        user: &str,
-        run_id: &str,
-        dna: u64,
-    ) -> Result<crate::guild::RunCredit, ErrorBody> {
-        let credit = self.guilds.run_reported(user, run_id, dna).await?;
-        let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        runs::mark_credited(&mut conn, run_id)
-            .await
-            .map_err(db_error)?;
-        Ok(credit)
     }
 }

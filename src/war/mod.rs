@@ -9,6 +9,7 @@
 //! the store and reads them from there. Results are computed from the store alone.
 
 pub mod boards;
+mod credits;
 pub mod intake;
 pub mod jobs;
 mod raids;

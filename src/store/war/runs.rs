@@ -183,6 +183,27 @@ pub async fn still_active(
     q.fetch_all(conn).await
 }
 
+/// Marks these runs credited, if they were not yet; the ids this call marked. The first
+/// statement of the transaction that credits them.
+pub async fn claim_uncredited(
+    conn: &mut AnyConnection,
+    ids: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut claimed = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE runs SET credited = 1 WHERE credited = 0 AND run_id IN ({}) RETURNING run_id",
+            placeholders::list(1, chunk.len())
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        claimed.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(claimed)
+}
+
 pub async fn mark_credited(conn: &mut AnyConnection, run_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE runs SET credited = 1 WHERE run_id = $1")
         .bind(run_id)
