@@ -35,7 +35,8 @@ pub struct WarJobReport {
     pub runs_credited: u32,
 }
 
-/// Every node: pushes, comparisons, snapshots, until `stop`; a last snapshot at drain.
+/// Every node: pushes and comparisons, until `stop`; the lease holder: the jobs and the
+/// periodic snapshots. Every node saves its snapshots at drain.
 pub async fn run_local(service: Arc<WarService>, stop: CancellationToken) {
     let writer = tokio::spawn(service.clone().write_runs(stop.clone()));
     let boards = tokio::spawn(super::boards::run(service.clone(), stop.clone()));
@@ -48,6 +49,7 @@ pub async fn run_local(service: Arc<WarService>, stop: CancellationToken) {
     for t in [&mut reconcile, &mut snapshot, &mut jobs] {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
+    let mut holds_lease = false;
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -58,17 +60,23 @@ pub async fn run_local(service: Arc<WarService>, stop: CancellationToken) {
                 service.intake.sweep();
             }
             _ = snapshot.tick() => {
-                if let Err(e) = service.save_snapshots().await {
-                    tracing::warn!(error = %e.msg, "saving snapshots failed");
+                // Every node holds the same replicas: the lease holder saves them for all.
+                if holds_lease {
+                    if let Err(e) = service.save_snapshots().await {
+                        tracing::warn!(error = %e.msg, "saving snapshots failed");
+                    }
                 }
             }
             _ = jobs.tick() => {
                 match service.try_lease(config.tick_ms.saturating_mul(6).max(10_000)).await {
-                    Ok(true) => match service.run_jobs().await {
-                        Ok(report) => tracing::debug!(?report, "war jobs ran"),
-                        Err(e) => tracing::warn!(error = %e.msg, "war jobs failed"),
-                    },
-                    Ok(false) => {}
+                    Ok(true) => {
+                        holds_lease = true;
+                        match service.run_jobs().await {
+                            Ok(report) => tracing::debug!(?report, "war jobs ran"),
+                            Err(e) => tracing::warn!(error = %e.msg, "war jobs failed"),
+                        }
+                    }
+                    Ok(false) => holds_lease = false,
                     Err(e) => tracing::warn!(error = %e.msg, "taking the war jobs lease failed"),
                 }
             }
