@@ -18,6 +18,7 @@ mod snapshots;
 mod wars;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
@@ -279,25 +280,33 @@ impl WarService {
     /// does not hold yet (it started on another node a moment ago) makes it load that contest
     /// from the store, which has the run.
     fn apply_runs(self: &Arc<Self>, runs: &[LoggedRun]) {
+        // A batch's runs belong to a few contests: each is looked up once.
+        let mut held: HashMap<(bool, i64), Option<Arc<Mutex<Contest>>>> = HashMap::new();
+        let mut changed = std::collections::BTreeSet::new();
         let mut missing = std::collections::BTreeSet::new();
         for run in runs {
-            let keys = run
+            let contests = run
                 .war
-                .map(war_key)
+                .map(|id| (true, id))
                 .into_iter()
-                .chain(run.raid.map(raid_key));
-            for key in keys {
-                if let Some(contest) = self.contests.get(&key) {
+                .chain(run.raid.map(|id| (false, id)));
+            for (is_war, id) in contests {
+                let key = || if is_war { war_key(id) } else { raid_key(id) };
+                let contest = held
+                    .entry((is_war, id))
+                    .or_insert_with(|| self.contests.get(&key()).map(|c| c.clone()));
+                if let Some(contest) = contest {
                     if contest.lock().add(&self.preset, run) {
-                        self.mark_dirty(&key);
+                        changed.insert((is_war, id));
                     }
                     continue;
                 }
                 // Not held: being loaded (the run waits for it), or to load.
+                let key = key();
                 let mut loading = self.loading.lock();
                 if let Some(contest) = self.contests.get(&key) {
                     if contest.lock().add(&self.preset, run) {
-                        self.mark_dirty(&key);
+                        changed.insert((is_war, id));
                     }
                 } else if let Some(waiting) = loading.get_mut(&key) {
                     waiting.push(run.clone());
@@ -305,6 +314,9 @@ impl WarService {
                     missing.insert(key);
                 }
             }
+        }
+        for (is_war, id) in changed {
+            self.mark_dirty(&if is_war { war_key(id) } else { raid_key(id) });
         }
         for key in missing {
             let service = self.clone();
@@ -398,10 +410,13 @@ impl WarService {
         }
     }
 
-    /// Compares each replica with the store, by the runs accepted before the last few
-    /// seconds (later ones may still be on their way through the log), and reads again a
-    /// replica that lacks some. Returns how many replicas were repaired.
+    /// Loads any live contest not held here, then compares each replica with the store, by
+    /// the runs accepted before the last few seconds (later ones may still be on their way
+    /// through the log), and reads again a replica that lacks some. Returns how many replicas
+    /// were repaired.
     pub async fn reconcile(&self) -> Result<u32, ErrorBody> {
+        // A contest whose start this node never heard of (the log was down) is loaded too.
+        self.load_all().await?;
         // Runs committed this long ago have been logged, unless the log lost them.
         const SETTLE_MS: u64 = 3_000;
         let cutoff = now_ms().saturating_sub(SETTLE_MS) / 1_000 * 1_000;
