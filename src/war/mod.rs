@@ -346,24 +346,12 @@ impl WarService {
     }
 
     async fn publish_sys(&self, ev: &'static str, payload: &impl Serialize) {
-        let d = match serde_json::to_value(payload) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, ev, "encoding a contest event failed");
-                return;
-            }
-        };
-        let draft = EventDraft {
-            ev: Cow::Borrowed(ev),
-            d,
-            ts_ms: now_ms(),
-        };
-        if let Err(e) = self.hub.publish(SYS_ROOM, draft).await {
-            tracing::warn!(error = %e, ev, "a contest event was not logged");
-        }
+        self.publish_room(SYS_ROOM, ev, payload).await;
     }
 
-    /// Publishes an ordered event in a contest's room (its result).
+    /// Publishes an ordered event in a room's log: the contest log, a contest's result, a
+    /// guild room's news of a start. What it tells has happened already (committed), so a
+    /// log that cannot be reached is logged here, not reported to the caller.
     async fn publish_room(&self, room: &str, ev: &'static str, payload: &impl Serialize) {
         let d = match serde_json::to_value(payload) {
             Ok(d) => d,
@@ -378,7 +366,7 @@ impl WarService {
             ts_ms: now_ms(),
         };
         if let Err(e) = self.hub.publish(room, draft).await {
-            tracing::warn!(error = %e, room, ev, "a contest result was not published");
+            tracing::warn!(error = %e, room, ev, "a contest event was not published");
         }
     }
 
