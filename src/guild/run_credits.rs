@@ -56,6 +56,10 @@ impl GuildService {
         // Per member of a guild: (DNA collected, runs).
         let mut per_member: BTreeMap<(i64, &str), (u64, i64)> = BTreeMap::new();
         let mut credited = 0u32;
+        // Accounts in order (see `war::wars`): never waiting on another transaction's rows
+        // while holding rows it waits for.
+        let mut runs: Vec<&RunToCredit> = runs.iter().collect();
+        runs.sort_by(|a, b| (&a.user, &a.run_id).cmp(&(&b.user, &b.run_id)));
         for run in runs {
             let guild = guild_of.get(&run.user).and_then(|g| guild_rows.get(g));
             let level = guild.map_or(1, |g| to_u32(g.level));

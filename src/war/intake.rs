@@ -24,6 +24,7 @@ use crate::guild::errors::{self, db_error};
 use crate::store::guild::members;
 use crate::store::to_i64;
 use crate::store::war::runs::{self, RunRow};
+use crate::store::war::{raids as raid_rows, wars as war_rows};
 
 /// Longest run id, bytes.
 pub const MAX_RUN_ID: usize = 128;
@@ -275,24 +276,48 @@ impl WarService {
             .map_err(db_error)?
             .into_iter()
             .collect();
+        // The contests from the store, not from this node's replicas: a contest that started
+        // on another node a moment ago counts runs here at once.
+        let guilds: Vec<i64> = guild_of
+            .values()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let wars = war_rows::active_of_guilds(&mut conn, &guilds)
+            .await
+            .map_err(db_error)?;
+        let raids = raid_rows::active_of_guilds(&mut conn, &guilds)
+            .await
+            .map_err(db_error)?;
         drop(conn);
+        // (guild, id, start, end): the contest of `guild` whose window holds `at`.
+        let pick = |contests: &[(i64, i64, i64, i64)], guild: i64, at: i64| {
+            contests
+                .iter()
+                .find(|(g, _, start, end)| *g == guild && *start <= at && at < *end)
+                .map(|(_, id, _, _)| *id)
+        };
         for row in &mut rows {
             row.guild_id = guild_of.get(&row.user_id).copied();
             if row.accepted == 1 {
                 if let Some(g) = row.guild_id {
-                    let (war, raid) = self.contests_for(g, crate::store::to_u64(row.finished_ms));
-                    row.war_id = war;
-                    row.raid_id = raid;
+                    row.war_id = pick(&wars, g, row.finished_ms);
+                    row.raid_id = pick(&raids, g, row.finished_ms);
                 }
             }
         }
         // Within a batch the first report of an id is the one stored.
         let mut seen = std::collections::HashSet::new();
-        let unique: Vec<RunRow> = rows
+        let mut unique: Vec<RunRow> = rows
             .iter()
             .filter(|r| seen.insert(r.run_id.clone()))
             .cloned()
             .collect();
+        // Inserted in id order: two batches holding the same retried ids (sent to two nodes)
+        // then take their keys in the same order, and one waits for the other instead of the
+        // two deadlocking.
+        unique.sort_by(|a, b| a.run_id.cmp(&b.run_id));
 
         let mut tx = self.db.begin().await.map_err(db_error)?;
         // The insert first: on SQLite it takes the write lock before anything is read.

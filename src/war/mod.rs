@@ -30,7 +30,6 @@ use crate::broker::{EventDraft, Position};
 use crate::clock::now_ms;
 use crate::config::{RunsConfig, WarsConfig};
 use crate::domain::guild::preset::Preset;
-use crate::domain::war::Window;
 use crate::guild::errors::{self, db_error};
 use crate::guild::GuildService;
 use crate::hub::event::LogEvent;
@@ -62,13 +61,6 @@ struct ContestEvent {
     status: String,
 }
 
-/// A guild's live contests, for assigning its members' runs.
-#[derive(Clone, Copy, Debug, Default)]
-struct GuildContests {
-    war: Option<(i64, Window)>,
-    raid: Option<(i64, Window)>,
-}
-
 /// What the war service is built from.
 pub struct WarDeps {
     pub runs: RunsConfig,
@@ -91,7 +83,6 @@ pub struct WarService {
     moderation: Arc<ModerationService>,
     node_id: Arc<str>,
     contests: DashMap<String, Arc<Mutex<Contest>>>,
-    by_guild: DashMap<i64, GuildContests>,
     /// Contests whose scoreboard changed since it was last pushed.
     dirty: Mutex<std::collections::HashSet<String>>,
     /// The last position of the contest log this node applied.
@@ -114,7 +105,6 @@ impl WarService {
             moderation: deps.moderation,
             node_id: deps.node_id,
             contests: DashMap::new(),
-            by_guild: DashMap::new(),
             dirty: Mutex::new(Default::default()),
             log_pos: Mutex::new(None),
             loading: Mutex::new(Default::default()),
@@ -182,7 +172,6 @@ impl WarService {
         for run in &waiting {
             contest.add(&self.preset, run);
         }
-        self.index(&contest);
         self.contests
             .entry(key.to_owned())
             .or_insert_with(|| Arc::new(Mutex::new(contest)));
@@ -219,57 +208,10 @@ impl WarService {
         self.restore(key, fresh).await.map(Some)
     }
 
-    /// Registers a contest's guilds and window for run assignment.
-    fn index(&self, contest: &Contest) {
-        match contest {
-            Contest::War(w) => {
-                for (g, _) in &w.sides {
-                    self.by_guild.entry(*g).or_default().war = Some((w.id, w.window()));
-                }
-            }
-            Contest::Raid(r) => {
-                let window = Window {
-                    start_ms: r.window.0,
-                    end_ms: r.window.1,
-                };
-                self.by_guild.entry(r.guild).or_default().raid = Some((r.id, window));
-            }
-        }
-    }
-
     /// Forgets an ended contest.
     fn forget(&self, key: &str) {
-        let Some((_, contest)) = self.contests.remove(key) else {
-            return;
-        };
-        let Some((is_war, id)) = parse_key(key) else {
-            return;
-        };
-        let guilds: Vec<i64> = match &*contest.lock() {
-            Contest::War(w) => w.sides.iter().map(|(g, _)| *g).collect(),
-            Contest::Raid(r) => vec![r.guild],
-        };
-        for g in guilds {
-            if let Some(mut c) = self.by_guild.get_mut(&g) {
-                if is_war && c.war.is_some_and(|(w, _)| w == id) {
-                    c.war = None;
-                }
-                if !is_war && c.raid.is_some_and(|(r, _)| r == id) {
-                    c.raid = None;
-                }
-            }
-        }
+        self.contests.remove(key);
         self.dirty.lock().remove(key);
-    }
-
-    /// The war and raid a run of a member of `guild` finishing at `at_ms` counts in.
-    fn contests_for(&self, guild: i64, at_ms: u64) -> (Option<i64>, Option<i64>) {
-        let Some(c) = self.by_guild.get(&guild) else {
-            return (None, None);
-        };
-        let pick =
-            |slot: Option<(i64, Window)>| slot.filter(|(_, w)| w.contains(at_ms)).map(|(id, _)| id);
-        (pick(c.war), pick(c.raid))
     }
 
     fn mark_dirty(&self, key: &str) {

@@ -402,18 +402,6 @@ impl WarService {
                     mvps.push(r.user.clone());
                 }
                 let coins = with_war_bonus(&self.preset, level, r.war_coins);
-                if coins > 0 {
-                    self.pay(
-                        tx,
-                        &r.user,
-                        &self.preset.war_currency,
-                        coins,
-                        &format!("war:{}:{}", row.id, r.user),
-                        "war_reward",
-                        row.id,
-                    )
-                    .await?;
-                }
                 paid.push(WarReward {
                     user: r.user,
                     guild: to_u64(*g),
@@ -444,6 +432,22 @@ impl WarService {
                 .await
                 .map_err(db_error)?;
             }
+        }
+        // Paid in account order, like every transaction that moves several balances, so two
+        // of them never wait on each other's rows.
+        let mut payees: Vec<&WarReward> = paid.iter().filter(|r| r.war_coins > 0).collect();
+        payees.sort_by(|a, b| a.user.cmp(&b.user));
+        for r in payees {
+            self.pay(
+                tx,
+                &r.user,
+                &self.preset.war_currency,
+                r.war_coins,
+                &format!("war:{}:{}", row.id, r.user),
+                "war_reward",
+                row.id,
+            )
+            .await?;
         }
         let mut live = WarLive::new(row, &roster);
         for r in rows.iter().filter_map(LoggedRun::of) {

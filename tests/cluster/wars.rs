@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use guildhall_protocol::Codec;
 use parking_lot::Mutex;
@@ -22,6 +22,8 @@ const DUPLICATES: usize = 5_000;
 const BATCH: usize = 500;
 const MEMBERS: usize = 20;
 const BOSS_HP: u64 = 1_000_000_000_000;
+/// The nodes' `wars.board_every_ms`.
+const BOARD_EVERY_MS: u64 = 100;
 
 const ENV: [(&str, &str); 8] = [
     ("GUILDHALL_API_KEY", API_KEY),
@@ -29,7 +31,7 @@ const ENV: [(&str, &str); 8] = [
     ("GUILDHALL_GAME__RAID__BOSS__HP", "1000000000000"),
     ("GUILDHALL_GAME__WAR__SCHEDULE__ENABLED", "false"),
     ("GUILDHALL_RUNS__MAX_DNA_PER_MINUTE", "1000000000000"),
-    ("GUILDHALL_WARS__BOARD_EVERY_MS", "100"),
+    ("GUILDHALL_WARS__BOARD_EVERY_MS", "100"), // BOARD_EVERY_MS
     ("GUILDHALL_WARS__RECONCILE_EVERY_MS", "1000"),
     ("GUILDHALL_WARS__SNAPSHOT_EVERY_MS", "1000"),
 ];
@@ -153,22 +155,26 @@ async fn served_until(addr: SocketAddr, path: &str, ok: impl Fn(&Value) -> bool)
 }
 
 /// Reads a client's pushes until its latest war board has `war` scores and its latest raid
-/// board `remaining` HP (or time runs out); both latest boards.
-async fn pushed_until(client: &mut Client, war: &[u64], remaining: u64) -> (Value, Value) {
+/// board `remaining` HP (or time runs out); both latest boards, and how many war boards came.
+async fn pushed_until(client: &mut Client, war: &[u64], remaining: u64) -> (Value, Value, u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let (mut war_board, mut raid_board) = (Value::Null, Value::Null);
+    let mut war_boards = 0;
     while scores(&war_board) != war || raid_board["remaining"] != remaining {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let Some(push) = client.next_push_within(left).await else {
             break;
         };
         match push["ev"].as_str() {
-            Some("war.board") => war_board = push["d"].clone(),
+            Some("war.board") => {
+                war_board = push["d"].clone();
+                war_boards += 1;
+            }
             Some("raid.board") => raid_board = push["d"].clone(),
             _ => {}
         }
     }
-    (war_board, raid_board)
+    (war_board, raid_board, war_boards)
 }
 
 fn scores(board: &Value) -> Vec<u64> {
@@ -209,10 +215,21 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
     assert_eq!(status, 200, "{raid}");
     let raid = raid["raid"].as_i64().expect("raid id");
     let (war_room, raid_room) = (format!("war:{war}"), format!("raid:{raid}"));
+    // Each watcher with the instant it joined: its room may push a board at most every
+    // `BOARD_EVERY_MS` however fast the runs come.
     let mut watchers = vec![
-        spectator(&cluster, &n1, "s1", &war_room, &raid_room).await,
-        spectator(&cluster, &n2, "s2", &war_room, &raid_room).await,
-        spectator(&cluster, &n3, "s3", &war_room, &raid_room).await,
+        (
+            spectator(&cluster, &n1, "s1", &war_room, &raid_room).await,
+            Instant::now(),
+        ),
+        (
+            spectator(&cluster, &n2, "s2", &war_room, &raid_room).await,
+            Instant::now(),
+        ),
+        (
+            spectator(&cluster, &n3, "s3", &war_room, &raid_room).await,
+            Instant::now(),
+        ),
     ];
 
     // The runs: both guilds' members (B's last three never play), and some players in no
@@ -273,7 +290,10 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let n3 = war_node(&cluster, "w3").await;
     addrs.lock()[2] = Some(n3.addr);
-    watchers.push(spectator(&cluster, &n3, "s3b", &war_room, &raid_room).await);
+    watchers.push((
+        spectator(&cluster, &n3, "s3b", &war_room, &raid_room).await,
+        Instant::now(),
+    ));
     for w in workers {
         w.await.expect("a submitter");
     }
@@ -307,10 +327,18 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
         assert_eq!(hp["remaining"], remaining, "raid on {}: {hp}", node.name);
     }
     // Every connected client's latest scoreboard is it too.
-    for w in &mut watchers {
-        let (board, hp) = pushed_until(w, &want, remaining).await;
+    for (w, joined) in &mut watchers {
+        let (board, hp, boards) = pushed_until(w, &want, remaining).await;
         assert_eq!(scores(&board), want, "{board}");
         assert_eq!(hp["remaining"], remaining, "{hp}");
+        // Coalesced: one on joining, then at most one per period (and one in flight).
+        let most = joined.elapsed().as_millis() as u64 / BOARD_EVERY_MS + 2;
+        assert!(
+            boards <= most,
+            "{boards} war boards in {:?}",
+            joined.elapsed()
+        );
+        assert!(boards >= 2, "boards moved while runs came: {boards}");
     }
 
     // The results, read from the store alone, agree; every client gets them.
@@ -320,7 +348,7 @@ async fn exact_war_scores_and_raid_hp_through_a_node_crash() {
     let (status, raid_end) = api(&n3, "POST", &format!("/api/raids/{raid}/end"), None).await;
     assert_eq!(status, 200, "{raid_end}");
     assert_eq!(raid_end["board"]["remaining"], remaining);
-    for w in &mut watchers {
+    for (w, _) in &mut watchers {
         let pushed = w.next_event("war.ended").await;
         assert_eq!(scores(&pushed["d"]["board"]), want);
         let pushed = w.next_event("raid.ended").await;

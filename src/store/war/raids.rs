@@ -67,6 +67,25 @@ pub async fn active_of_guild(
     .await
 }
 
+/// The active raids of these guilds: (guild, raid id, start, end).
+pub async fn active_of_guilds(
+    conn: &mut AnyConnection,
+    guilds: &[i64],
+) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
+    if guilds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT guild_id, id, start_ms, end_ms FROM raids WHERE status = 'active' AND guild_id IN ({})",
+        crate::store::placeholders::list(1, guilds.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64, i64, i64, i64)>(&sql);
+    for g in guilds {
+        q = q.bind(*g);
+    }
+    q.fetch_all(conn).await
+}
+
 /// Ends an active raid; false when it had already ended (another node got there first). The
 /// first statement of the transaction that pays the rewards (see `wars::close`).
 pub async fn close(conn: &mut AnyConnection, raid: i64) -> Result<bool, sqlx::Error> {

@@ -71,6 +71,27 @@ pub async fn active_of_guild(
     .await
 }
 
+/// The active wars of these guilds: (guild, war id, start, end), one row per side.
+pub async fn active_of_guilds(
+    conn: &mut AnyConnection,
+    guilds: &[i64],
+) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
+    if guilds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = crate::store::placeholders::list(1, guilds.len());
+    let sql = format!(
+        "SELECT guild_a, id, start_ms, end_ms FROM wars WHERE status = 'active' AND guild_a IN ({list}) \
+         UNION ALL \
+         SELECT guild_b, id, start_ms, end_ms FROM wars WHERE status = 'active' AND guild_b IN ({list})"
+    );
+    let mut q = sqlx::query_as::<_, (i64, i64, i64, i64)>(&sql);
+    for g in guilds {
+        q = q.bind(*g);
+    }
+    q.fetch_all(conn).await
+}
+
 /// Ends an active war; false when it had already ended (another node got there first). The
 /// first statement of the transaction that pays the results: it holds the war's row from here,
 /// so a batch of runs cannot count in the war once its result is being read.
