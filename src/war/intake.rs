@@ -249,16 +249,12 @@ impl WarService {
                 }
             }
             Err(e) => {
-                self.metrics_failed_batch(&e);
+                tracing::warn!(error = %e.msg, runs = pending.len(), "a batch of runs was not stored");
                 for p in pending {
                     let _ = p.reply.send(Err(e.clone()));
                 }
             }
         }
-    }
-
-    fn metrics_failed_batch(&self, e: &ErrorBody) {
-        tracing::warn!(error = %e.msg, "a batch of runs was not stored");
     }
 
     /// One transaction: the runs' guilds and contests, the insert (new ids only), the

@@ -488,3 +488,48 @@ async fn the_calendar_opens_registration_pve_faces_its_benchmark_and_banned_guil
     assert!(msg.contains("10 of its members"), "{msg}");
     node.finish().await;
 }
+
+/// A whole-cluster restart (here, the one node): the war's scoreboard comes back from the
+/// snapshot saved at drain, the runs after it count on top, and the result is exact.
+#[tokio::test]
+async fn a_war_resumes_after_a_restart() {
+    let server = TestServer::start_with(tweak).await;
+    let codec = Codec::Json;
+    let mut lead_a = server.client("ra_lead", codec).await;
+    let a = create_guild(&server, &mut lead_a, "ra_lead", "Restart Alpha", "RSA").await;
+    let mut lead_b = server.client("rb_lead", codec).await;
+    let b = create_guild(&server, &mut lead_b, "rb_lead", "Restart Beta", "RSB").await;
+    let (_, started) = server
+        .api("POST", "/api/wars/start", Some(json!({ "guilds": [a, b] })))
+        .await;
+    let war = started["wars"][0].as_u64().expect("war");
+    for i in 0..12u64 {
+        report(&server, "ra_lead", &format!("before-{i}"), 1_000 + i).await;
+    }
+    let (_, before) = server.api("GET", &format!("/api/wars/{war}"), None).await;
+    assert_eq!(before["runs"], 12, "{before}");
+    drop((lead_a, lead_b));
+
+    let dir = server.stop().await;
+    let server = TestServer::start_in(dir, tweak).await;
+    let (_, after) = server.api("GET", &format!("/api/wars/{war}"), None).await;
+    assert_eq!(after, before, "the board survives the restart");
+    // A retry of a run counted before the restart is still a retry; new runs count on top.
+    let (_, again) = report(&server, "ra_lead", "before-3", 1_003).await;
+    assert_eq!(again["duplicate"], true, "{again}");
+    report(&server, "rb_lead", "after-1", 4_000).await;
+    report(&server, "ra_lead", "after-2", 5_000).await;
+    let (_, ended) = server
+        .api("POST", &format!("/api/wars/{war}/end"), None)
+        .await;
+    // A's best 10 of 1,000..1,011 and 5,000: 5,000 + 1,003..1,011 = 14,063, ×1.25 (1 of 1)
+    // + 5,000 for reaching 10,000. B: 4,000 × 1.25.
+    assert_eq!(
+        ended["board"]["sides"][0]["score"],
+        14_063 * 125 / 100 + 5_000,
+        "{ended}"
+    );
+    assert_eq!(ended["board"]["sides"][1]["score"], 5_000, "{ended}");
+    assert_eq!(ended["board"]["runs"], 14, "{ended}");
+    server.stop().await;
+}
