@@ -533,3 +533,80 @@ async fn a_war_resumes_after_a_restart() {
     assert_eq!(ended["board"]["runs"], 14, "{ended}");
     server.stop().await;
 }
+
+/// A boss that falls: the raid ends by itself at the killing blow (no call to end it), a
+/// victory, with the 10+ runs tier and its cosmetic, the 5-9 runs tier, and the top 3 damage
+/// dealers as MVPs.
+#[tokio::test]
+async fn a_fallen_boss_ends_the_raid_in_victory() {
+    let server = TestServer::start_with(|c| {
+        tweak(c);
+        c.game
+            .overrides
+            .insert("raid".into(), json!({ "boss": { "hp": 300_000 } }));
+    })
+    .await;
+    let codec = Codec::Json;
+    let mut lead = server.client("v_lead", codec).await;
+    let guild = create_guild(&server, &mut lead, "v_lead", "Boss Slayers", "SLAY").await;
+    for u in ["v1", "v2", "v3"] {
+        joiner(&server, u, codec, guild).await;
+    }
+    let board = ok(&lead.request("raid.start", json!({ "guild": guild })).await);
+    let raid = board["raid"].as_u64().expect("raid");
+    let mut watcher = server.client("v_watch", codec).await;
+    ok(&watcher
+        .request("room.join", json!({ "room": format!("raid:{raid}") }))
+        .await);
+    // v1: 10 runs of 1,000 DNA (100,000 damage); v2: 6 of 1,500 (90,000); v3: 2 of 2,000
+    // (40,000); the leader's 3,000 (30,000) and then a 5,000 that lands the blow with 40,000 of
+    // its 50,000: 300,000 in all.
+    for i in 0..10 {
+        report(&server, "v1", &format!("v1-{i}"), 1_000).await;
+    }
+    for i in 0..6 {
+        report(&server, "v2", &format!("v2-{i}"), 1_500).await;
+    }
+    for i in 0..2 {
+        report(&server, "v3", &format!("v3-{i}"), 2_000).await;
+    }
+    report(&server, "v_lead", "lead-1", 3_000).await;
+    report(&server, "v_lead", "lead-2", 5_000).await;
+    let ended = watcher.next_event("raid.ended").await["d"].clone();
+    assert_eq!(ended["victory"], true, "{ended}");
+    assert_eq!(ended["board"]["remaining"], 0);
+    assert_eq!(ended["board"]["phase"], 3);
+    // The leader dealt 30,000 + 40,000 (the blow counts what it took, not its overkill).
+    assert_eq!(ended["mvps"], json!(["v1", "v2", "v_lead"]), "{ended}");
+    assert_eq!(ended["board"]["top"][2]["damage"], 70_000, "{ended}");
+    let mut rewards: Vec<(String, u64, Option<String>)> = ended["rewards"]
+        .as_array()
+        .expect("rewards")
+        .iter()
+        .filter(|r| r["dna"].as_u64() > Some(0))
+        .map(|r| {
+            (
+                r["user"].as_str().unwrap_or_default().to_owned(),
+                r["dna"].as_u64().unwrap_or(0),
+                r["cosmetic"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    rewards.sort();
+    assert_eq!(
+        rewards,
+        [
+            (
+                "v1".to_owned(),
+                5_000,
+                Some("inferno_demon_skin".to_owned())
+            ),
+            ("v2".to_owned(), 2_000, None),
+        ]
+    );
+    // Over: a later run counts in no raid, and the guild may start the next one.
+    let (_, late) = report(&server, "v1", "v1-late", 100).await;
+    assert_eq!(late["raid"], Value::Null, "{late}");
+    ok(&lead.request("raid.start", json!({ "guild": guild })).await);
+    server.stop().await;
+}
