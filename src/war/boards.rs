@@ -142,10 +142,10 @@ impl WarService {
         match result {
             Some(json) if is_war => serde_json::from_str::<guildhall_protocol::WarEnded>(&json)
                 .map(|r| Board::War(r.board))
-                .map_err(|e| errors::invalid(format!("a stored result is unreadable: {e}"))),
+                .map_err(unreadable),
             Some(json) => serde_json::from_str::<guildhall_protocol::RaidEnded>(&json)
                 .map(|r| Board::Raid(r.board))
-                .map_err(|e| errors::invalid(format!("a stored result is unreadable: {e}"))),
+                .map_err(unreadable),
             // Active in the store but not held here yet: load it and answer from it.
             None => {
                 self.load(key).await?;
@@ -155,6 +155,15 @@ impl WarService {
             }
         }
     }
+}
+
+/// A stored result that does not parse: the server's fault, not the caller's.
+fn unreadable(e: serde_json::Error) -> ErrorBody {
+    tracing::error!(error = %e, "a stored war or raid result is unreadable");
+    ErrorBody::new(
+        guildhall_protocol::ErrorCode::Internal,
+        "the stored result is unreadable",
+    )
 }
 
 fn push<'a, T: Serialize>(room: &'a str, ev: &'static str, d: &'a T) -> Push<'a, &'a T> {

@@ -1,7 +1,8 @@
-//! What runs on a clock. On every node: the scoreboard pushes, the comparison with the store,
-//! the snapshots. On one node at a time (whoever holds the `war-jobs` lease): the weekly
+//! What runs on a clock. On every node: the run writer, the scoreboard pushes, the comparison
+//! with the store. On one node at a time (whoever holds the `war-jobs` lease): the weekly
 //! calendar (opening registration, starting matchmaking), matchmaking passes, the end of wars
-//! and raids whose window has passed, and the wallet credit of runs reported in batches.
+//! and raids whose window has passed, the wallet credit of runs reported in batches, and the
+//! periodic snapshots. Every node saves its snapshots at drain.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -167,8 +167,12 @@ impl WarService {
             mvps,
             rewards: paid,
         };
-        let json = serde_json::to_string(&ended)
-            .map_err(|e| errors::invalid(format!("encoding a result: {e}")))?;
+        let json = serde_json::to_string(&ended).map_err(|e| {
+            ErrorBody::new(
+                guildhall_protocol::ErrorCode::Internal,
+                format!("encoding a result: {e}"),
+            )
+        })?;
         raid_rows::set_result(&mut tx, id, status, to_i64(state.remaining), &json)
             .await
             .map_err(db_error)?;

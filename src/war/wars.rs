@@ -296,8 +296,12 @@ impl WarService {
             row.end_ms = now;
         }
         let ended = self.settle(&mut tx, &row).await?;
-        let json = serde_json::to_string(&ended)
-            .map_err(|e| errors::invalid(format!("encoding a result: {e}")))?;
+        let json = serde_json::to_string(&ended).map_err(|e| {
+            ErrorBody::new(
+                guildhall_protocol::ErrorCode::Internal,
+                format!("encoding a result: {e}"),
+            )
+        })?;
         let score_b = row
             .guild_b
             .and_then(|_| ended.board.sides.get(1))
