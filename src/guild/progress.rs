@@ -30,6 +30,14 @@ pub struct RunCredit {
     pub duplicate: bool,
 }
 
+/// What an award inside a transaction did.
+pub struct XpAward {
+    pub guild: i64,
+    pub level_up: Option<LevelUp>,
+    /// Given before under the same key: nothing changed.
+    pub duplicate: bool,
+}
+
 /// A guild's XP after an award.
 #[derive(Clone, Debug, Serialize)]
 pub struct LevelUpNote {
@@ -181,11 +189,38 @@ impl GuildService {
         idem: &str,
     ) -> Result<LevelUpNote, errors::Body> {
         let id = to_i64(guild);
-        let mut tx = self.locked(id).await?;
-        let row = self.guild_row(&mut tx, id).await?;
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        let award = self.award_xp_in(&mut tx, id, source, idem).await?;
+        let after = self.guild_row(&mut tx, id).await?;
+        tx.commit().await.map_err(db_error)?;
+        if let Some(up) = &award.level_up {
+            self.publish(id, ev::GUILD_LEVEL_UP, up).await;
+        }
+        Ok(LevelUpNote {
+            guild,
+            xp: to_u64(after.xp),
+            level: to_u32(after.level),
+            duplicate: award.duplicate,
+        })
+    }
+
+    /// [`Self::award_xp`] inside the caller's transaction (a war's or raid's end, so that the
+    /// result and its XP commit together); the caller announces the level-up after its
+    /// commit, with [`Self::announce_level_up`].
+    pub async fn award_xp_in(
+        &self,
+        tx: &mut Tx,
+        guild: i64,
+        source: XpSource,
+        idem: &str,
+    ) -> Result<XpAward, errors::Body> {
+        if !lock_guild(tx, guild).await.map_err(db_error)? {
+            return Err(errors::no_guild());
+        }
+        let row = self.guild_row(tx, guild).await?;
         let amount = xp_for(&self.preset, source);
         // The award's ledger line (in XP, on the guild's XP account) is what makes it apply once.
-        let account = format!("guildxp:{id}");
+        let account = format!("guildxp:{guild}");
         let key = format!("xp:{idem}");
         let now = now();
         let entry = Entry {
@@ -198,36 +233,36 @@ impl GuildService {
             idem: Some(&key),
             now_ms: now,
         };
-        match ledger::apply(&mut tx, &entry).await {
+        match ledger::apply(tx, &entry).await {
             Ok(Applied::Done(_)) => {}
             Ok(Applied::Duplicate(_)) => {
-                return Ok(LevelUpNote {
+                return Ok(XpAward {
                     guild,
-                    xp: to_u64(row.xp),
-                    level: to_u32(row.level),
+                    level_up: None,
                     duplicate: true,
                 })
             }
             Err(e) => return Err(errors::ledger(e, "xp")),
         }
         match source {
-            XpSource::WarWin => guilds::record_war(&mut tx, id, true).await,
-            XpSource::WarLoss => guilds::record_war(&mut tx, id, false).await,
+            XpSource::WarWin => guilds::record_war(tx, guild, true).await,
+            XpSource::WarLoss => guilds::record_war(tx, guild, false).await,
             XpSource::RaidVictory | XpSource::RaidDefeat => Ok(()),
         }
         .map_err(db_error)?;
-        let up = self.add_xp(&mut tx, &row, amount, now).await?;
-        let after = self.guild_row(&mut tx, id).await?;
-        tx.commit().await.map_err(db_error)?;
-        if let Some(up) = up {
-            self.publish(id, ev::GUILD_LEVEL_UP, &up).await;
-        }
-        Ok(LevelUpNote {
+        let level_up = self.add_xp(tx, &row, amount, now).await?;
+        Ok(XpAward {
             guild,
-            xp: to_u64(after.xp),
-            level: to_u32(after.level),
+            level_up,
             duplicate: false,
         })
+    }
+
+    /// Announces the level-up of a committed award, if it made one.
+    pub async fn announce_level_up(&self, award: &XpAward) {
+        if let Some(up) = &award.level_up {
+            self.publish(award.guild, ev::GUILD_LEVEL_UP, up).await;
+        }
     }
 
     /// Adds XP to a locked guild; the level-up to announce, if the level rose.

@@ -127,6 +127,17 @@ impl WarService {
             .collect();
         let state = raid_state(&rules, &counted, w);
         let victory = state.defeated_ms.is_some();
+        // The guild's XP first, then the raiders' DNA: guild rows before accounts, as every
+        // transaction that takes both does (see `wars::end_war`).
+        let award = self
+            .guilds
+            .award_xp_in(
+                &mut tx,
+                row.guild_id,
+                xp_source(victory),
+                &format!("raid:{id}"),
+            )
+            .await?;
         let mut paid = Vec::new();
         for r in raid_rewards(&rules, &state, victory) {
             if r.dna > 0 {
@@ -182,17 +193,7 @@ impl WarService {
         self.forget(&key);
         self.announce_contest(&key, "ended").await;
         self.publish_room(&key, ev::RAID_ENDED, &ended).await;
-        if let Err(e) = self
-            .guilds
-            .award_xp(
-                to_u64(row.guild_id),
-                xp_source(victory),
-                &format!("raid:{id}"),
-            )
-            .await
-        {
-            tracing::warn!(error = %e.msg, raid = id, "raid XP not given");
-        }
+        self.guilds.announce_level_up(&award).await;
         tracing::info!(raid = id, victory, "raid ended");
         Ok(Some(ended))
     }

@@ -296,6 +296,44 @@ impl WarService {
             row.end_ms = now;
         }
         let ended = self.settle(&mut tx, &row).await?;
+        // The guilds' XP and the members' coins commit with the result. Guild rows before
+        // accounts, each in order, as every transaction that takes both does, so that none of
+        // them waits for another holding what it needs.
+        let mut awards = Vec::new();
+        let mut sides: Vec<u64> = ended.board.sides.iter().map(|s| s.guild).collect();
+        sides.sort_unstable();
+        for guild in sides {
+            let result = if ended.winner == Some(guild) {
+                Outcome::Win
+            } else {
+                Outcome::Loss
+            };
+            let award = self
+                .guilds
+                .award_xp_in(
+                    &mut tx,
+                    to_i64(guild),
+                    xp_source(result),
+                    &format!("war:{id}:{guild}"),
+                )
+                .await?;
+            awards.push(award);
+        }
+        let mut payees: Vec<&WarReward> =
+            ended.rewards.iter().filter(|r| r.war_coins > 0).collect();
+        payees.sort_by(|a, b| a.user.cmp(&b.user));
+        for r in payees {
+            self.pay(
+                &mut tx,
+                &r.user,
+                &self.preset.war_currency,
+                r.war_coins,
+                &format!("war:{id}:{}", r.user),
+                "war_reward",
+                id,
+            )
+            .await?;
+        }
         let json = serde_json::to_string(&ended).map_err(|e| {
             ErrorBody::new(
                 guildhall_protocol::ErrorCode::Internal,
@@ -317,27 +355,15 @@ impl WarService {
         self.forget(&key);
         self.announce_contest(&key, "ended").await;
         self.publish_room(&key, ev::WAR_ENDED, &ended).await;
-        for side in &ended.board.sides {
-            let won = ended.winner == Some(side.guild);
-            let result = if won { Outcome::Win } else { Outcome::Loss };
-            if let Err(e) = self
-                .guilds
-                .award_xp(
-                    side.guild,
-                    xp_source(result),
-                    &format!("war:{id}:{}", side.guild),
-                )
-                .await
-            {
-                tracing::warn!(error = %e.msg, war = id, guild = side.guild, "war XP not given");
-            }
+        for award in &awards {
+            self.guilds.announce_level_up(award).await;
         }
         tracing::info!(war = id, winner = ?ended.winner, "war ended");
         Ok(Some(ended))
     }
 
-    /// The result of a closed war, read from the store inside its closing transaction, and
-    /// its rewards, Elo and streaks written there.
+    /// The result of a closed war, read from the store inside its closing transaction, with
+    /// Elo and streaks written there; the caller pays the rewards it lists.
     async fn settle(&self, tx: &mut Tx, row: &WarRow) -> Result<WarEnded, ErrorBody> {
         let rules = &self.preset.war;
         let window = Window {
@@ -436,22 +462,6 @@ impl WarService {
                 .await
                 .map_err(db_error)?;
             }
-        }
-        // Paid in account order, like every transaction that moves several balances, so two
-        // of them never wait on each other's rows.
-        let mut payees: Vec<&WarReward> = paid.iter().filter(|r| r.war_coins > 0).collect();
-        payees.sort_by(|a, b| a.user.cmp(&b.user));
-        for r in payees {
-            self.pay(
-                tx,
-                &r.user,
-                &self.preset.war_currency,
-                r.war_coins,
-                &format!("war:{}:{}", row.id, r.user),
-                "war_reward",
-                row.id,
-            )
-            .await?;
         }
         let mut live = WarLive::new(row, &roster);
         for r in rows.iter().filter_map(LoggedRun::of) {
