@@ -70,6 +70,7 @@ pub mod op {
     pub const WAR_GET: &str = "war.get";
     pub const RAID_START: &str = "raid.start";
     pub const RAID_GET: &str = "raid.get";
+    pub const RUN_FLAGGED: &str = "run.flagged";
 }
 
 /// Event names, as they appear in `ev`.

@@ -14,6 +14,8 @@ pub enum WarOp {
     Get(WarRef),
     RaidStart(RaidStart),
     RaidGet(RaidRef),
+    /// Platform moderators: the latest flagged runs.
+    Flagged(RunsFlagged),
 }
 
 impl WarOp {
@@ -24,6 +26,7 @@ impl WarOp {
             op::WAR_GET => typed(op::WAR_GET, d).map(Self::Get),
             op::RAID_START => typed(op::RAID_START, d).map(Self::RaidStart),
             op::RAID_GET => typed(op::RAID_GET, d).map(Self::RaidGet),
+            op::RUN_FLAGGED => typed(op::RUN_FLAGGED, d).map(Self::Flagged),
             _ => return None,
         })
     }
@@ -35,6 +38,7 @@ impl WarOp {
             Self::Get(_) => op::WAR_GET,
             Self::RaidStart(_) => op::RAID_START,
             Self::RaidGet(_) => op::RAID_GET,
+            Self::Flagged(_) => op::RUN_FLAGGED,
         }
     }
 
@@ -101,6 +105,37 @@ pub struct RaidStart {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RaidRef {
     pub raid: u64,
+}
+
+/// `run.flagged`: the latest flagged runs, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunsFlagged {
+    /// How many, 1 to 1,000 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// A run flagged as an outlier, for moderators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlaggedRun {
+    pub run_id: String,
+    pub user: String,
+    /// The runner's guild when the run arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild: Option<u64>,
+    pub dna: u64,
+    pub duration_ms: u64,
+    pub finished_at: u64,
+    pub accepted_at: u64,
+    /// Whether it counts (the server accepts outliers) or was refused.
+    pub counted: bool,
+    pub flag: String,
+}
+
+/// The result of `run.flagged`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlaggedRuns {
+    pub runs: Vec<FlaggedRun>,
 }
 
 /// A contributor on a war scoreboard.

@@ -24,10 +24,10 @@ use std::fmt::Debug;
 use guildhall_protocol::{
     close, ev, op, ApplicationList, AuditPage, AutoKickWarning, ChatDeleted, ChatHistoryPage,
     ChatMsg, ChatSent, ClientFrame, ClientOp, Codec, Disbanded, Donated, Donation, Done, ErrorCode,
-    GuildInfo, GuildList, GuildOp, HelloOk, InviteList, LeaderChanged, LevelUp, LiveRooms,
-    MemberJoined, MemberKicked, MemberLeft, MemberPresence, MemberRoleChanged, ModMuted, ModOp,
-    PaidOut, Payout, Penalty, PenaltyList, PersonalMutes, Pong, Presence, ProfileChanged, Push,
-    RaidBoard, RaidEnded, RaidPhase, Reply, Report, ReportCreated, ReportList, RoleChanged,
+    FlaggedRuns, GuildInfo, GuildList, GuildOp, HelloOk, InviteList, LeaderChanged, LevelUp,
+    LiveRooms, MemberJoined, MemberKicked, MemberLeft, MemberPresence, MemberRoleChanged, ModMuted,
+    ModOp, PaidOut, Payout, Penalty, PenaltyList, PersonalMutes, Pong, Presence, ProfileChanged,
+    Push, RaidBoard, RaidEnded, RaidPhase, Reply, Report, ReportCreated, ReportList, RoleChanged,
     RoomJoined, RoomKicked, RoomMode, RoomReset, RunAccepted, Settings, TransferCancelled,
     TransferPending, UserList, VaultView, Wallet, WarBoard, WarEnded, WarOp, WarRegistered,
 };
@@ -36,7 +36,7 @@ use serde::Serialize;
 
 const README: &str = include_str!("../README.md");
 
-const OPS: [&str; 60] = [
+const OPS: [&str; 61] = [
     op::HELLO,
     op::PING,
     op::ROOM_JOIN,
@@ -97,6 +97,7 @@ const OPS: [&str; 60] = [
     op::WAR_GET,
     op::RAID_START,
     op::RAID_GET,
+    op::RUN_FLAGGED,
 ];
 const EVENTS: [&str; 28] = [
     ev::CHAT_MSG,
@@ -467,6 +468,7 @@ fn check_request(g: &Golden) -> Check {
                 WarOp::Get(d) => typed!(d),
                 WarOp::RaidStart(d) => typed!(d),
                 WarOp::RaidGet(d) => typed!(d),
+                WarOp::Flagged(d) => typed!(d),
             }
         }
     }
@@ -589,6 +591,18 @@ fn check_war_reply(g: &Golden) -> Check {
             raid_board(
                 r.d.as_ref().ok_or("no d")?,
                 &["active", "victory", "defeat"],
+            )
+        }),
+        op::RUN_FLAGGED => check_typed::<Reply<FlaggedRuns>>(g, |r| {
+            success(r)?;
+            let runs = &r.d.as_ref().ok_or("no d")?.runs;
+            ensure(
+                runs.windows(2)
+                    .all(|w| w[0].accepted_at >= w[1].accepted_at)
+                    && runs
+                        .iter()
+                        .all(|f| !f.flag.is_empty() && f.finished_at <= f.accepted_at),
+                || "flagged runs come newest first, each with its flag".to_owned(),
             )
         }),
         other => Err(format!("{other:?} is not an op")),

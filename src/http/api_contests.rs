@@ -73,7 +73,7 @@ async fn runs_batch(
 
 #[derive(Deserialize)]
 struct Limit {
-    limit: Option<i64>,
+    limit: Option<u32>,
 }
 
 async fn flagged(
@@ -82,9 +82,8 @@ async fn flagged(
     Query(q): Query<Limit>,
 ) -> ApiResult {
     authorize(&services, &headers)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
-    let runs = services.wars.flagged_runs(limit).await?;
-    Ok(Json(json!({ "runs": runs })))
+    let flagged = services.wars.flagged_runs(q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!(flagged)))
 }
 
 #[derive(Deserialize, Default)]

@@ -62,6 +62,7 @@ pub enum ReplyBody {
     WarRegistered(guildhall_protocol::WarRegistered),
     WarBoard(Box<guildhall_protocol::WarBoard>),
     RaidBoard(Box<guildhall_protocol::RaidBoard>),
+    FlaggedRuns(guildhall_protocol::FlaggedRuns),
 }
 
 impl Connection {

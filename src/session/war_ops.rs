@@ -46,6 +46,17 @@ impl Connection {
                 .await
                 .map(|b| ReplyBody::RaidBoard(Box::new(b))),
             WarOp::RaidGet(req) => w.board(&raid_key(to_i64(req.raid))).await.map(board),
+            WarOp::Flagged(req) => {
+                if !user.is_moderator() {
+                    return Err(ErrorBody::new(
+                        ErrorCode::Forbidden,
+                        "flagged runs are for platform moderators",
+                    ));
+                }
+                w.flagged_runs(req.limit.unwrap_or(100))
+                    .await
+                    .map(ReplyBody::FlaggedRuns)
+            }
         }
     }
 }

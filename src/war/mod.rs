@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use dashmap::DashMap;
-use guildhall_protocol::ErrorBody;
+use guildhall_protocol::{ErrorBody, FlaggedRun, FlaggedRuns};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
@@ -458,25 +458,26 @@ impl SystemListener for Listener {
 }
 
 impl WarService {
-    /// The latest flagged runs, for moderators.
-    pub async fn flagged_runs(&self, limit: i64) -> Result<Vec<serde_json::Value>, ErrorBody> {
+    /// The latest flagged runs, newest first, for moderators.
+    pub async fn flagged_runs(&self, limit: u32) -> Result<FlaggedRuns, ErrorBody> {
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        let rows = runs::flagged(&mut conn, limit).await.map_err(db_error)?;
-        Ok(rows
+        let rows = runs::flagged(&mut conn, i64::from(limit.clamp(1, 1_000)))
+            .await
+            .map_err(db_error)?;
+        let runs = rows
             .into_iter()
-            .map(|r| {
-                serde_json::json!({
-                    "run_id": r.run_id,
-                    "user": r.user_id,
-                    "guild": r.guild_id,
-                    "dna": r.dna,
-                    "duration_ms": r.duration_ms,
-                    "finished_at": r.finished_ms,
-                    "accepted_at": r.accepted_ms,
-                    "counted": r.accepted == 1,
-                    "flag": r.flag,
-                })
+            .map(|r| FlaggedRun {
+                run_id: r.run_id,
+                user: r.user_id,
+                guild: r.guild_id.map(to_u64),
+                dna: to_u64(r.dna),
+                duration_ms: to_u64(r.duration_ms),
+                finished_at: to_u64(r.finished_ms),
+                accepted_at: to_u64(r.accepted_ms),
+                counted: r.accepted == 1,
+                flag: r.flag.unwrap_or_default(),
             })
-            .collect())
+            .collect();
+        Ok(FlaggedRuns { runs })
     }
 }

@@ -345,6 +345,15 @@ async fn client_runs_where_allowed_and_outliers_refused_by_policy() {
             ("too_short".to_owned(), false)
         ]
     );
+    // Platform moderators read them over the socket too; players may not.
+    let mut moderator = server.moderator("mod1", Codec::Json).await;
+    let listed = ok(&moderator
+        .request("run.flagged", json!({ "limit": 1 }))
+        .await);
+    assert_eq!(listed["runs"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed["runs"][0]["run_id"], "c3", "newest first: {listed}");
+    assert_eq!(listed["runs"][0]["counted"], false);
+    refused(&player.request("run.flagged", json!({})).await, "forbidden");
     // Bad input: a clear code, nothing stored.
     refused(
         &player
