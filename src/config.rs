@@ -366,6 +366,9 @@ pub struct WarsConfig {
     pub snapshot_every_ms: u64,
     /// How often a node checks its scoreboards against the store, ms.
     pub reconcile_every_ms: u64,
+    /// How long after its window a war or raid stays open for runs that finished inside it
+    /// but are reported late (a phone that was offline), ms.
+    pub settle_grace_ms: u64,
 }
 
 impl Default for WarsConfig {
@@ -375,6 +378,7 @@ impl Default for WarsConfig {
             tick_ms: 5_000,
             snapshot_every_ms: 30_000,
             reconcile_every_ms: 5_000,
+            settle_grace_ms: 60_000,
         }
     }
 }

@@ -80,10 +80,11 @@ impl WarService {
         Ok(board)
     }
 
-    /// Ends raids whose window has passed; the raids ended.
+    /// Ends raids whose window (and its grace for late reports) has passed; the raids ended.
     pub async fn end_due_raids(&self) -> Result<Vec<i64>, ErrorBody> {
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        let due = raid_rows::due(&mut conn, to_i64(now_ms()))
+        let settled_before = now_ms().saturating_sub(self.config.settle_grace_ms);
+        let due = raid_rows::due(&mut conn, to_i64(settled_before))
             .await
             .map_err(db_error)?;
         drop(conn);

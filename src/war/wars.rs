@@ -261,10 +261,11 @@ impl WarService {
         Ok(row)
     }
 
-    /// Ends wars whose window has passed; the wars ended.
+    /// Ends wars whose window (and its grace for late reports) has passed; the wars ended.
     pub async fn end_due_wars(&self) -> Result<Vec<i64>, ErrorBody> {
         let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-        let due = war_rows::due(&mut conn, to_i64(now_ms()))
+        let settled_before = now_ms().saturating_sub(self.config.settle_grace_ms);
+        let due = war_rows::due(&mut conn, to_i64(settled_before))
             .await
             .map_err(db_error)?;
         drop(conn);

@@ -619,3 +619,67 @@ async fn a_fallen_boss_ends_the_raid_in_victory() {
     ok(&lead.request("raid.start", json!({ "guild": guild })).await);
     server.stop().await;
 }
+
+/// A run that finished inside the war's window but is reported after it (a phone that was
+/// offline) still counts while the war waits out its grace; the jobs settle it after that.
+#[tokio::test]
+async fn late_reports_count_until_the_war_is_settled() {
+    let server = TestServer::start_with(|c| {
+        tweak(c);
+        c.game.overrides.insert(
+            "war".into(),
+            json!({ "duration_ms": 400, "schedule": { "enabled": false } }),
+        );
+        c.wars.settle_grace_ms = 1_500;
+        // The jobs run when this test calls them (and once at start).
+        c.wars.tick_ms = 3_600_000;
+    })
+    .await;
+    let codec = Codec::Json;
+    let mut lead_a = server.client("la", codec).await;
+    let a = create_guild(&server, &mut lead_a, "la", "Late Alpha", "LTA").await;
+    let mut lead_b = server.client("lb", codec).await;
+    let b = create_guild(&server, &mut lead_b, "lb", "Late Beta", "LTB").await;
+    let (_, started) = server
+        .api("POST", "/api/wars/start", Some(json!({ "guilds": [a, b] })))
+        .await;
+    let war = started["wars"][0].as_u64().expect("war");
+    let (_, board) = server.api("GET", &format!("/api/wars/{war}"), None).await;
+    let starts_at = board["starts_at"].as_u64().expect("starts_at");
+    let (_, on_time) = report(&server, "la", "on-time", 1_000).await;
+    assert_eq!(on_time["war"], war);
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let late = |id: &str, at: u64| json!({ "user": "la", "run_id": id, "dna": 2_000, "duration_ms": 60_000, "finished_at": at });
+    let (_, inside) = server
+        .api(
+            "POST",
+            "/api/runs",
+            Some(late("late-inside", starts_at + 100)),
+        )
+        .await;
+    assert_eq!(inside["war"], war, "finished inside the window: {inside}");
+    let (_, after) = server
+        .api(
+            "POST",
+            "/api/runs",
+            Some(late("late-after", starts_at + 500)),
+        )
+        .await;
+    assert_eq!(
+        after["war"],
+        Value::Null,
+        "finished after the window: {after}"
+    );
+    let (_, jobs) = server.api("POST", "/api/wars/jobs/run", None).await;
+    assert_eq!(jobs["wars_ended"], json!([]), "still in its grace: {jobs}");
+
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (_, jobs) = server.api("POST", "/api/wars/jobs/run", None).await;
+    assert_eq!(jobs["wars_ended"], json!([war]), "{jobs}");
+    let (_, ended) = server.api("GET", &format!("/api/wars/{war}"), None).await;
+    assert_eq!(ended["status"], "ended");
+    assert_eq!(ended["runs"], 2, "{ended}");
+    assert_eq!(ended["sides"][0]["raw"], 3_000, "{ended}");
+    server.stop().await;
+}

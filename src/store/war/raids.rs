@@ -113,10 +113,10 @@ pub async fn set_result(
     Ok(())
 }
 
-/// Raids whose window has passed while still active.
-pub async fn due(conn: &mut AnyConnection, now_ms: i64) -> Result<Vec<i64>, sqlx::Error> {
+/// Active raids whose window ended at or before `ended_before`.
+pub async fn due(conn: &mut AnyConnection, ended_before: i64) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM raids WHERE status = 'active' AND end_ms <= $1")
-        .bind(now_ms)
+        .bind(ended_before)
         .fetch_all(conn)
         .await
 }

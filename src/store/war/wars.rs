@@ -134,10 +134,10 @@ pub async fn set_end(conn: &mut AnyConnection, war: i64, end_ms: i64) -> Result<
     Ok(())
 }
 
-/// Wars whose window has passed while still active.
-pub async fn due(conn: &mut AnyConnection, now_ms: i64) -> Result<Vec<i64>, sqlx::Error> {
+/// Active wars whose window ended at or before `ended_before`.
+pub async fn due(conn: &mut AnyConnection, ended_before: i64) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM wars WHERE status = 'active' AND end_ms <= $1")
-        .bind(now_ms)
+        .bind(ended_before)
         .fetch_all(conn)
         .await
 }
