@@ -85,11 +85,15 @@ pub struct RoomState {
     pub subscribed: OnceCell<()>,
     /// The last chat messages, for joins.
     pub recent: Mutex<RecentChat>,
+    /// Whether the room carries chat (a war or raid room carries scoreboards only): decided
+    /// once from its name, not on every message.
+    pub chat: bool,
 }
 
 impl RoomState {
     pub fn new(name: Arc<str>, recent_limit: usize) -> Self {
         Self {
+            chat: crate::domain::room::RoomName::parse(&name).is_ok_and(|r| r.kind.is_chat()),
             recent: Mutex::new(RecentChat::new(recent_limit)),
             name,
             members: ArcSwap::from_pointee(Vec::new()),

@@ -136,15 +136,15 @@ impl Connection {
                 Ok(ReplyBody::Done(Done {}))
             }
             ClientOp::ChatSend(send) => {
-                if RoomName::parse(&send.room).is_ok_and(|r| !r.kind.is_chat()) {
-                    return Err(ErrorBody::new(ErrorCode::NotFound, "this room has no chat"));
-                }
                 let Some((room, joined)) = self.rooms.get_key_value(send.room.as_str()) else {
                     return Err(ErrorBody::new(
                         ErrorCode::NotMember,
                         "join the room before sending to it",
                     ));
                 };
+                if !joined.room.chat {
+                    return Err(ErrorBody::new(ErrorCode::NotFound, "this room has no chat"));
+                }
                 let room = room.clone();
                 if joined.membership.is_evicted() {
                     // Removed from the room (kicked, left on another connection, disbanded).
@@ -317,10 +317,12 @@ impl Connection {
         };
         self.reply(codec, id, Ok(ok));
         for join in pending {
-            let room = join.room.name.clone();
-            self.open(join);
             // A resumed contest room gets the scoreboard as it stands, as a fresh join does.
-            self.services.wars.send_board(&session, &room);
+            let contest = (!join.room.chat).then(|| join.room.name.clone());
+            self.open(join);
+            if let Some(room) = contest {
+                self.services.wars.send_board(&session, &room);
+            }
         }
         Flow::Continue
     }
@@ -413,10 +415,12 @@ impl Connection {
             history,
         };
         self.reply(codec, id, Ok(ok));
-        let room = join.room.name.clone();
-        self.open(join);
         // A contest room's member sees the scoreboard as it stands, then its updates.
-        self.services.wars.send_board(session, &room);
+        let contest = (!join.room.chat).then(|| join.room.name.clone());
+        self.open(join);
+        if let Some(room) = contest {
+            self.services.wars.send_board(session, &room);
+        }
         Flow::Continue
     }
 
