@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::guild::preset::Preset;
 use crate::domain::live::{RaidRuns, WarSide};
 use crate::domain::raid::{top_damage, Phase};
-use crate::domain::war::scoring::{top_contributors, TOP_CONTRIBUTORS};
+use crate::domain::war::scoring::{board, Tally};
 use crate::domain::war::Window;
 use crate::store::war::raids::RaidRow;
 use crate::store::war::runs::RunRow;
@@ -179,27 +179,7 @@ impl WarLive {
         let sides = self
             .sides
             .iter()
-            .map(|(guild, side)| {
-                let tally = side.tally(&preset.war.scoring);
-                let s = tally.score;
-                WarSideBoard {
-                    guild: to_u64(*guild),
-                    score: s.total,
-                    raw: s.raw,
-                    multiplier_pct: s.multiplier_pct,
-                    milestones: s.milestones,
-                    participants: s.participants,
-                    members: s.members,
-                    top: top_contributors(&tally, TOP_CONTRIBUTORS)
-                        .into_iter()
-                        .map(|m| Contributor {
-                            user: m.user.clone(),
-                            dna: m.dna,
-                            runs: m.runs,
-                        })
-                        .collect(),
-                }
-            })
+            .map(|(guild, side)| side_board(*guild, &side.tally(&preset.war.scoring)))
             .collect();
         WarBoard {
             war: to_u64(self.id),
@@ -327,6 +307,29 @@ impl Contest {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, rmp_serde::decode::Error> {
         rmp_serde::from_slice(bytes)
+    }
+}
+
+/// A guild's line of a war scoreboard, on the wire: the domain's [`board`] of its tally.
+pub fn side_board(guild: i64, tally: &Tally) -> WarSideBoard {
+    let b = board(guild, tally);
+    WarSideBoard {
+        guild: to_u64(b.guild),
+        score: b.score,
+        raw: b.raw,
+        multiplier_pct: b.multiplier_pct,
+        milestones: b.milestones,
+        participants: b.participants,
+        members: b.members,
+        top: b
+            .top
+            .into_iter()
+            .map(|c| Contributor {
+                user: c.user,
+                dna: c.dna,
+                runs: c.runs,
+            })
+            .collect(),
     }
 }
 

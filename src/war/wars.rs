@@ -5,7 +5,7 @@
 
 use guildhall_protocol::{ev, ErrorBody, WarBoard, WarEnded, WarRegistered, WarReward};
 
-use super::replica::{war_key, LoggedRun, WarLive};
+use super::replica::{side_board, war_key};
 use super::WarService;
 use crate::auth::User;
 use crate::clock::now_ms;
@@ -464,21 +464,19 @@ impl WarService {
                 .map_err(db_error)?;
             }
         }
-        let mut live = WarLive::new(row, &roster);
-        for r in rows.iter().filter_map(LoggedRun::of) {
-            live.add(&self.preset, &r);
-        }
-        let mut board: WarBoard = live.board(&self.preset, "ended");
-        // The board of the result is the settled tally's (members who left are out of
-        // `at_end`, not of the score).
-        for (side, (_, t)) in board.sides.iter_mut().zip(&tallies) {
-            side.score = t.score.total;
-            side.raw = t.score.raw;
-            side.multiplier_pct = t.score.multiplier_pct;
-            side.milestones = t.score.milestones;
-            side.participants = t.score.participants;
-            side.members = t.score.members;
-        }
+        let board = WarBoard {
+            war: to_u64(row.id),
+            starts_at: window.start_ms,
+            ends_at: window.end_ms,
+            sides: tallies.iter().map(|(g, t)| side_board(*g, t)).collect(),
+            benchmark: row.benchmark.map(to_u64),
+            runs: tallies
+                .iter()
+                .flat_map(|(_, t)| &t.members)
+                .map(|m| u64::from(m.runs))
+                .sum(),
+            status: "ended".into(),
+        };
         Ok(WarEnded {
             board,
             winner: winner.map(to_u64),

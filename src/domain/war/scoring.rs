@@ -260,7 +260,9 @@ pub struct Contributor {
 pub struct Board {
     pub guild: i64,
     pub score: u64,
+    pub raw: u64,
     pub multiplier_pct: u32,
+    pub milestones: u64,
     pub participants: u32,
     pub members: u32,
     /// The top 3 contributors, best first.
@@ -275,7 +277,9 @@ pub fn board(guild: i64, tally: &Tally) -> Board {
     Board {
         guild,
         score: s.total,
+        raw: s.raw,
         multiplier_pct: s.multiplier_pct,
+        milestones: s.milestones,
         participants: s.participants,
         members: s.members,
         top: top_contributors(tally, TOP_CONTRIBUTORS)
@@ -591,6 +595,7 @@ mod tests {
         assert_eq!(b.guild, 7);
         assert_eq!(b.score, t.score.total);
         assert_eq!(b.score, 24_375); // 19,500 × 1.25
+        assert_eq!((b.raw, b.milestones), (19_500, 0));
         assert_eq!((b.multiplier_pct, b.participants, b.members), (125, 5, 5));
         let top: Vec<(&str, u64, u32)> = b
             .top
