@@ -101,10 +101,7 @@ impl Default for RaidRules {
 
 /// The window of a raid starting at `start_ms`.
 pub fn window(rules: &RaidRules, start_ms: u64) -> Window {
-    Window {
-        start_ms,
-        end_ms: start_ms.saturating_add(rules.duration_ms),
-    }
+    Window::lasting(start_ms, rules.duration_ms)
 }
 
 /// The damage a run of `dna` deals (DNA × 10), saturating.

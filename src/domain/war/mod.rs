@@ -66,12 +66,17 @@ pub struct Window {
 }
 
 impl Window {
-    /// The window of a war starting at `start_ms` and lasting `rules.duration_ms`.
-    pub fn war(rules: &WarRules, start_ms: u64) -> Self {
+    /// `[start_ms, start_ms + duration_ms)`, saturating.
+    pub fn lasting(start_ms: u64, duration_ms: u64) -> Self {
         Window {
             start_ms,
-            end_ms: start_ms.saturating_add(rules.duration_ms),
+            end_ms: start_ms.saturating_add(duration_ms),
         }
+    }
+
+    /// The window of a war starting at `start_ms` and lasting `rules.duration_ms`.
+    pub fn war(rules: &WarRules, start_ms: u64) -> Self {
+        Self::lasting(start_ms, rules.duration_ms)
     }
 
     pub fn contains(&self, at_ms: u64) -> bool {
