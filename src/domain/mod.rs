@@ -10,4 +10,5 @@ pub mod moderation;
 pub mod raid;
 pub mod room;
 pub mod send_window;
+pub mod stream;
 pub mod war;

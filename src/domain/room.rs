@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-/// The kinds of room the protocol names. Chat channels, DMs and guild rooms are served; the
-/// others are reserved so that clients get `not_found` rather than a silently empty room.
+/// The kinds of room the protocol names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoomKind {
     Chan,
@@ -11,7 +10,10 @@ pub enum RoomKind {
     Guild,
     War,
     Raid,
+    /// A stream's feed.
     Stream,
+    /// A stream's spectator chat.
+    StreamChat,
 }
 
 impl RoomKind {
@@ -23,13 +25,14 @@ impl RoomKind {
             "war" => Self::War,
             "raid" => Self::Raid,
             "stream" => Self::Stream,
+            "stream-chat" => Self::StreamChat,
             _ => return None,
         })
     }
 
     /// Whether the room carries chat.
     pub fn is_chat(self) -> bool {
-        matches!(self, Self::Chan | Self::Dm | Self::Guild)
+        matches!(self, Self::Chan | Self::Dm | Self::Guild | Self::StreamChat)
     }
 }
 
@@ -112,8 +115,6 @@ impl RoomName {
 pub enum AccessDenied {
     /// Not a party to this room.
     Forbidden,
-    /// The room kind exists in the protocol but is not served by this server yet.
-    NotServed,
 }
 
 /// Who may enter a room, as far as the name tells. Public channels are open to every
@@ -129,9 +130,13 @@ pub fn may_enter(room: &RoomName, user_id: &str) -> Result<(), AccessDenied> {
                 _ => Err(AccessDenied::Forbidden),
             }
         }
-        // The guild service checks membership; wars and raids are open to spectators.
-        RoomKind::Guild | RoomKind::War | RoomKind::Raid => Ok(()),
-        RoomKind::Stream => Err(AccessDenied::NotServed),
+        // The guild service checks membership; wars and raids are open to spectators; the
+        // stream service checks a stream's visibility.
+        RoomKind::Guild
+        | RoomKind::War
+        | RoomKind::Raid
+        | RoomKind::Stream
+        | RoomKind::StreamChat => Ok(()),
     }
 }
 
@@ -149,6 +154,8 @@ mod tests {
             ("dm:alice:alice", Err(RoomNameError::Malformed)),
             ("dm:alice", Err(RoomNameError::Malformed)),
             ("guild:42", Ok(RoomKind::Guild)),
+            ("stream:42", Ok(RoomKind::Stream)),
+            ("stream-chat:42", Ok(RoomKind::StreamChat)),
             ("lobby", Err(RoomNameError::Malformed)),
             ("chan:", Err(RoomNameError::Malformed)),
             ("chan:has space", Err(RoomNameError::Malformed)),
@@ -181,7 +188,7 @@ mod tests {
         let war = RoomName::parse("war:7").expect("valid");
         assert_eq!(may_enter(&war, "carol"), Ok(()));
         let stream = RoomName::parse("stream:7").expect("valid");
-        assert_eq!(may_enter(&stream, "carol"), Err(AccessDenied::NotServed));
+        assert_eq!(may_enter(&stream, "carol"), Ok(()));
     }
 
     #[test]
