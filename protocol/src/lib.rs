@@ -13,6 +13,7 @@ pub mod error;
 pub mod guild;
 pub mod moderation;
 pub mod ops;
+pub mod stream;
 pub mod war;
 
 pub use codec::{Codec, DecodeError};
@@ -21,6 +22,7 @@ pub use error::{ErrorBody, ErrorCode};
 pub use guild::*;
 pub use moderation::*;
 pub use ops::*;
+pub use stream::*;
 pub use war::*;
 
 /// The protocol version a client names in `hello.v`.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::guild::GuildOp;
 use crate::moderation::ModOp;
+use crate::stream::StreamOp;
 use crate::war::WarOp;
 
 /// Op names, as they appear in `op`.
@@ -71,6 +72,17 @@ pub mod op {
     pub const RAID_START: &str = "raid.start";
     pub const RAID_GET: &str = "raid.get";
     pub const RUN_FLAGGED: &str = "run.flagged";
+    pub const STREAM_OPEN: &str = "stream.open";
+    pub const STREAM_PUBLISH: &str = "stream.publish";
+    pub const STREAM_ANNOTATE: &str = "stream.annotate";
+    pub const STREAM_END: &str = "stream.end";
+    pub const STREAM_GET: &str = "stream.get";
+    pub const STREAM_LIST: &str = "stream.list";
+    pub const STREAM_CHEER: &str = "stream.cheer";
+    pub const STREAM_REPLAY: &str = "stream.replay";
+    pub const BROADCAST_OPEN: &str = "broadcast.open";
+    pub const BROADCAST_GET: &str = "broadcast.get";
+    pub const BROADCAST_END: &str = "broadcast.end";
 }
 
 /// Event names, as they appear in `ev`.
@@ -103,6 +115,8 @@ pub mod ev {
     pub const RAID_ENDED: &str = "raid.ended";
     pub const GUILD_WAR_STARTED: &str = "guild.war_started";
     pub const GUILD_RAID_STARTED: &str = "guild.raid_started";
+    pub const STREAM_EVENT: &str = "stream.event";
+    pub const STREAM_CROWD: &str = "stream.crowd";
 }
 
 /// A parsed client op with its typed payload.
@@ -121,6 +135,8 @@ pub enum ClientOp {
     Mod(ModOp),
     /// A run, war or raid op (`run.submit`, `war.*`, `raid.*`).
     War(WarOp),
+    /// A spectator stream or broadcast op (`stream.*`, `broadcast.*`).
+    Stream(StreamOp),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +162,9 @@ impl ClientOp {
         if let Some(war_op) = WarOp::parse(op_name, d) {
             return war_op.map(Self::War);
         }
+        if let Some(stream_op) = StreamOp::parse(op_name, d) {
+            return stream_op.map(Self::Stream);
+        }
         Ok(match op_name {
             op::HELLO => Self::Hello(typed(op::HELLO, d)?),
             op::PING => Self::Ping(typed(op::PING, d)?),
@@ -164,6 +183,7 @@ impl ClientOp {
             Self::Guild(op) => op.is_mutating(),
             Self::Mod(op) => op.is_mutating(),
             Self::War(op) => op.is_mutating(),
+            Self::Stream(op) => op.is_mutating(),
             Self::Hello(_)
             | Self::Ping(_)
             | Self::RoomJoin(_)

@@ -22,21 +22,23 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use guildhall_protocol::{
-    close, ev, op, ApplicationList, AuditPage, AutoKickWarning, ChatDeleted, ChatHistoryPage,
-    ChatMsg, ChatSent, ClientFrame, ClientOp, Codec, Disbanded, Donated, Donation, Done, ErrorCode,
-    FlaggedRuns, GuildInfo, GuildList, GuildOp, HelloOk, InviteList, LeaderChanged, LevelUp,
-    LiveRooms, MemberJoined, MemberKicked, MemberLeft, MemberPresence, MemberRoleChanged, ModMuted,
-    ModOp, PaidOut, Payout, Penalty, PenaltyList, PersonalMutes, Pong, Presence, ProfileChanged,
-    Push, RaidBoard, RaidEnded, RaidPhase, Reply, Report, ReportCreated, ReportList, RoleChanged,
-    RoomJoined, RoomKicked, RoomMode, RoomReset, RunAccepted, Settings, TransferCancelled,
-    TransferPending, UserList, VaultView, Wallet, WarBoard, WarEnded, WarOp, WarRegistered,
+    close, ev, op, ApplicationList, AuditPage, AutoKickWarning, BroadcastInfo, ChatDeleted,
+    ChatHistoryPage, ChatMsg, ChatSent, ClientFrame, ClientOp, Codec, Disbanded, Donated, Donation,
+    Done, ErrorCode, FlaggedRuns, GuildInfo, GuildList, GuildOp, HelloOk, InviteList,
+    LeaderChanged, LevelUp, LiveRooms, MemberJoined, MemberKicked, MemberLeft, MemberPresence,
+    MemberRoleChanged, ModMuted, ModOp, PaidOut, Payout, Penalty, PenaltyList, PersonalMutes, Pong,
+    Presence, ProfileChanged, Push, RaidBoard, RaidEnded, RaidPhase, ReplayStarted, Reply, Report,
+    ReportCreated, ReportList, RoleChanged, RoomJoined, RoomKicked, RoomMode, RoomReset,
+    RunAccepted, Settings, StreamCrowd, StreamEvent, StreamInfo, StreamOp, StreamPage,
+    StreamPublished, TransferCancelled, TransferPending, UserList, VaultView, Wallet, WarBoard,
+    WarEnded, WarOp, WarRegistered,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 const README: &str = include_str!("../README.md");
 
-const OPS: [&str; 61] = [
+const OPS: [&str; 72] = [
     op::HELLO,
     op::PING,
     op::ROOM_JOIN,
@@ -98,8 +100,19 @@ const OPS: [&str; 61] = [
     op::RAID_START,
     op::RAID_GET,
     op::RUN_FLAGGED,
+    op::STREAM_OPEN,
+    op::STREAM_PUBLISH,
+    op::STREAM_ANNOTATE,
+    op::STREAM_END,
+    op::STREAM_GET,
+    op::STREAM_LIST,
+    op::STREAM_CHEER,
+    op::STREAM_REPLAY,
+    op::BROADCAST_OPEN,
+    op::BROADCAST_GET,
+    op::BROADCAST_END,
 ];
-const EVENTS: [&str; 28] = [
+const EVENTS: [&str; 30] = [
     ev::CHAT_MSG,
     ev::ROOM_PRESENCE,
     ev::ROOM_RESET,
@@ -128,6 +141,8 @@ const EVENTS: [&str; 28] = [
     ev::RAID_BOARD,
     ev::RAID_PHASE,
     ev::RAID_ENDED,
+    ev::STREAM_EVENT,
+    ev::STREAM_CROWD,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -471,6 +486,24 @@ fn check_request(g: &Golden) -> Check {
                 WarOp::Flagged(d) => typed!(d),
             }
         }
+        ClientOp::Stream(stream_op) => {
+            ensure(stream_op.name() == g.name, || {
+                format!("StreamOp::name is {:?}", stream_op.name())
+            })?;
+            match stream_op {
+                StreamOp::Open(d) => typed!(d),
+                StreamOp::Publish(d) => typed!(d),
+                StreamOp::Annotate(d) => typed!(d),
+                StreamOp::End(d) => typed!(d),
+                StreamOp::Get(d) => typed!(d),
+                StreamOp::List(d) => typed!(d),
+                StreamOp::Cheer(d) => typed!(d),
+                StreamOp::Replay(d) => typed!(d),
+                StreamOp::BroadcastOpen(d) => typed!(d),
+                StreamOp::BroadcastGet(d) => typed!(d),
+                StreamOp::BroadcastEnd(d) => typed!(d),
+            }
+        }
     }
 }
 
@@ -604,6 +637,149 @@ fn check_war_reply(g: &Golden) -> Check {
                         .all(|f| !f.flag.is_empty() && f.finished_at <= f.accepted_at),
                 || "flagged runs come newest first, each with its flag".to_owned(),
             )
+        }),
+        _ => check_stream_reply(g),
+    }
+}
+
+/// The kinds of a stream's feed events; the owner publishes the first four.
+const STREAM_KINDS: [&str; 6] = ["start", "move", "tick", "data", "annotation", "end"];
+
+/// A stream holds together: its room names it, its settings are in range, an ended stream says
+/// when, and only an ended one has a replay.
+fn stream_info(s: &StreamInfo, statuses: &[&str]) -> Check {
+    ensure(statuses.contains(&s.status.as_str()), || {
+        format!("stream status {:?} is not one of {statuses:?}", s.status)
+    })?;
+    ensure(s.room == format!("stream:{}", s.id), || {
+        format!("stream {} has the room {:?}", s.id, s.room)
+    })?;
+    ensure(
+        ["public", "unlisted", "guild"].contains(&s.visibility.as_str()),
+        || format!("{:?} is not a visibility", s.visibility),
+    )?;
+    ensure(s.delay_s <= 900, || {
+        format!("delay_s {} above 900", s.delay_s)
+    })?;
+    ensure(
+        (1..=32).contains(&s.game.chars().count()) && s.title.chars().count() <= 100,
+        || "game or title out of bounds".to_owned(),
+    )?;
+    ensure(
+        (s.visibility != "guild" && !s.guild_live) || s.guild.is_some(),
+        || "guild visibility and guild_live need the owner's guild".to_owned(),
+    )?;
+    ensure(s.board.is_none() || s.broadcast.is_some(), || {
+        "a board belongs to a broadcast".to_owned()
+    })?;
+    ensure(s.viewers <= s.peak, || "viewers above the peak".to_owned())?;
+    let ended = s.status == "ended";
+    ensure(ended == s.ended_at.is_some(), || {
+        "ended_at comes with an ended stream, and only then".to_owned()
+    })?;
+    ensure(s.ended_at.is_none_or(|e| e >= s.started_at), || {
+        "a stream ends after it started".to_owned()
+    })?;
+    ensure(
+        s.replay_until
+            .is_none_or(|r| s.ended_at.is_some_and(|e| r > e)),
+        || "only an ended stream has a replay, kept after its end".to_owned(),
+    )
+}
+
+/// A broadcast holds together: its boards are its own, by board number, and its viewers are
+/// its live boards' viewers.
+fn broadcast_info(b: &BroadcastInfo, statuses: &[&str]) -> Check {
+    ensure(statuses.contains(&b.status.as_str()), || {
+        format!("broadcast status {:?} is not one of {statuses:?}", b.status)
+    })?;
+    ensure((b.status == "ended") == b.ended_at.is_some(), || {
+        "ended_at comes with an ended broadcast, and only then".to_owned()
+    })?;
+    ensure(
+        (1..=100).contains(&b.title.chars().count()) && b.description.chars().count() <= 500,
+        || "title or description out of bounds".to_owned(),
+    )?;
+    for s in &b.boards {
+        stream_info(s, &["live", "ended"])?;
+        ensure(s.broadcast == Some(b.id) && s.board.is_some(), || {
+            format!("stream {} is not a board of broadcast {}", s.id, b.id)
+        })?;
+    }
+    ensure(
+        b.boards.windows(2).all(|w| w[0].board <= w[1].board),
+        || "boards come by board number".to_owned(),
+    )?;
+    let live: u64 = b
+        .boards
+        .iter()
+        .filter(|s| s.status == "live")
+        .map(|s| s.viewers)
+        .sum();
+    ensure(b.viewers == live && b.viewers <= b.peak, || {
+        format!(
+            "viewers {} is not the sum of the live boards' ({live}), or is above the peak",
+            b.viewers
+        )
+    })
+}
+
+fn published(r: &Reply<StreamPublished>) -> Check {
+    success(r)?;
+    ensure(r.d.as_ref().is_some_and(|p| p.off >= 1), || {
+        "a published event has an offset".to_owned()
+    })
+}
+
+fn check_stream_reply(g: &Golden) -> Check {
+    match g.name.as_str() {
+        op::STREAM_OPEN => check_typed::<Reply<StreamInfo>>(g, |r| {
+            success(r)?;
+            let s = r.d.as_ref().ok_or("no d")?;
+            stream_info(s, &["live"])?;
+            ensure(s.replay_until.is_none(), || {
+                "a new stream has no replay".to_owned()
+            })
+        }),
+        op::STREAM_END => check_typed::<Reply<StreamInfo>>(g, |r| {
+            success(r)?;
+            stream_info(r.d.as_ref().ok_or("no d")?, &["ended"])
+        }),
+        op::STREAM_GET => check_typed::<Reply<StreamInfo>>(g, |r| {
+            success(r)?;
+            stream_info(r.d.as_ref().ok_or("no d")?, &["live", "ended"])
+        }),
+        op::STREAM_PUBLISH | op::STREAM_ANNOTATE => {
+            check_typed::<Reply<StreamPublished>>(g, published)
+        }
+        op::STREAM_LIST => check_typed::<Reply<StreamPage>>(g, |r| {
+            success(r)?;
+            let page = r.d.as_ref().ok_or("no d")?;
+            for s in &page.streams {
+                stream_info(s, &["live"])?;
+                ensure(s.visibility != "unlisted", || {
+                    format!("stream {} is unlisted", s.id)
+                })?;
+            }
+            Ok(())
+        }),
+        op::STREAM_CHEER => check_typed::<Reply<Done>>(g, success),
+        op::STREAM_REPLAY => check_typed::<Reply<ReplayStarted>>(g, success),
+        op::BROADCAST_OPEN => check_typed::<Reply<BroadcastInfo>>(g, |r| {
+            success(r)?;
+            let b = r.d.as_ref().ok_or("no d")?;
+            broadcast_info(b, &["live"])?;
+            ensure(b.boards.is_empty() && b.peak == 0, || {
+                "a new broadcast has no boards".to_owned()
+            })
+        }),
+        op::BROADCAST_GET => check_typed::<Reply<BroadcastInfo>>(g, |r| {
+            success(r)?;
+            broadcast_info(r.d.as_ref().ok_or("no d")?, &["live", "ended"])
+        }),
+        op::BROADCAST_END => check_typed::<Reply<BroadcastInfo>>(g, |r| {
+            success(r)?;
+            broadcast_info(r.d.as_ref().ok_or("no d")?, &["ended"])
         }),
         other => Err(format!("{other:?} is not an op")),
     }
@@ -752,6 +928,9 @@ fn check_push(g: &Golden) -> Check {
     if name.starts_with("war.") || name.starts_with("raid.") {
         return check_war_push(g);
     }
+    if name.starts_with("stream.") {
+        return check_stream_push(g);
+    }
     match name {
         ev::CHAT_DELETED => check_typed::<Push<'static, ChatDeleted>>(g, |p| log_event(p, name)),
         ev::ROOM_MODE => check_typed::<Push<'static, RoomMode>>(g, |p| log_event(p, name)),
@@ -849,6 +1028,46 @@ fn check_war_push(g: &Golden) -> Check {
             })?;
             ensure(p.d.victory || p.d.mvps.is_empty(), || {
                 "a defeat has no MVP".to_owned()
+            })
+        }),
+        other => Err(format!("{other:?} is not an event")),
+    }
+}
+
+/// Stream events belong to a `stream:` room: feed events are log events (a replay's with the
+/// `ep` "replay"), crowd ticks are state.
+fn check_stream_push(g: &Golden) -> Check {
+    let name = g.name.as_str();
+    match name {
+        ev::STREAM_EVENT => check_typed::<Push<'static, StreamEvent>>(g, |p| {
+            names_event_and_room(p, name)?;
+            ensure(
+                p.room.as_deref().is_some_and(|r| r.starts_with("stream:")),
+                || "a feed event belongs to a stream: room".to_owned(),
+            )?;
+            ensure(p.ep.is_some() && p.off.is_some_and(|o| o >= 1), || {
+                "a feed event carries ep and off".to_owned()
+            })?;
+            ensure(STREAM_KINDS.contains(&p.d.kind.as_str()), || {
+                format!("{:?} is not an event kind", p.d.kind)
+            })?;
+            ensure(!p.d.d.is_null(), || "the payload is never null".to_owned())?;
+            if p.d.kind == "annotation" {
+                let note = &p.d.d;
+                let kind = note.get("type").and_then(|t| t.as_str()).unwrap_or("");
+                ensure(
+                    note.get("ply").is_some_and(|v| v.is_u64())
+                        && ["text", "arrow", "highlight"].contains(&kind)
+                        && note.get(kind).is_some(),
+                    || "an annotation's d is {ply, type, and the field of its type}".to_owned(),
+                )?;
+            }
+            Ok(())
+        }),
+        ev::STREAM_CROWD => check_typed::<Push<'static, StreamCrowd>>(g, |p| {
+            contest_tick(p, name, format!("stream:{}", p.d.stream))?;
+            ensure(p.d.viewers <= p.d.peak, || {
+                "viewers above the peak".to_owned()
             })
         }),
         other => Err(format!("{other:?} is not an event")),
