@@ -8,6 +8,7 @@ pub mod moderation;
 pub mod placeholders;
 pub mod postgres;
 pub mod sqlite;
+pub mod stream;
 pub mod war;
 
 use std::sync::Arc;
