@@ -4,6 +4,7 @@
 //! without locks and the event is encoded once per codec, then queued to each member.
 
 pub mod event;
+pub mod feed;
 pub mod gate;
 pub mod presence;
 pub mod recent;
@@ -18,10 +19,16 @@ use guildhall_protocol::{ev, Presence, Push, RoomReset};
 use crate::broker::{
     Broker, BrokerError, EventDraft, EventSink, Position, PresenceDelta, ReadSince,
 };
+use crate::clock::now_ms;
+use crate::domain::stream::Watch;
 use crate::metrics::Metrics;
 use crate::session::handle::SessionHandle;
 use event::{FrameCache, LogEvent};
+use feed::{Feed, Feeds};
 use room::{Membership, RoomState};
+
+/// Steps a joiner's state keeps when a game publishes no ticks.
+const FEED_STATE_CAP: usize = 10_000;
 
 /// Receives the events of the node's system rooms (`sys:*`): logs no client joins, that
 /// carry state every node keeps (moderation).
@@ -42,6 +49,8 @@ pub struct Rooms {
     recent_limit: usize,
     /// Who hears each system room.
     system: DashMap<Arc<str>, Arc<dyn SystemListener>>,
+    /// The stream feeds on this node.
+    pub feeds: Feeds,
 }
 
 impl Rooms {
@@ -51,6 +60,7 @@ impl Rooms {
             metrics,
             recent_limit,
             system: DashMap::new(),
+            feeds: Feeds::default(),
         }
     }
 
@@ -112,6 +122,14 @@ impl EventSink for Rooms {
             return;
         }
         if let Some(room) = self.get(&event.room) {
+            if room.feed_room && event.ev == ev::STREAM_EVENT {
+                // A feed's events reach members only through the feed, delayed. Before the
+                // feed exists nothing is subscribed for it, so nothing is missed here.
+                if let Some(feed) = room.feed.get() {
+                    feed.deliver(event, now_ms());
+                }
+                return;
+            }
             room.fan_out(event);
         }
     }
@@ -237,20 +255,110 @@ impl Hub {
         })
     }
 
+    /// Adds a session to a stream's feed room with its gate closed: a live watcher stands at
+    /// the newest event, a delayed one at the newest released to it. The first join on this
+    /// node builds the feed from `history` (the stored events) and the log's tail.
+    pub async fn join_feed(
+        &self,
+        session: &Arc<SessionHandle>,
+        room: &str,
+        since: Option<(&str, u64)>,
+        watch: Watch,
+        delay_ms: u64,
+        history: impl std::future::Future<Output = Result<Vec<Arc<LogEvent>>, BrokerError>>,
+    ) -> Result<PendingJoin, BrokerError> {
+        let membership = Arc::new(Membership::new(session.clone()));
+        let state = self.rooms.add(room, membership.clone());
+        let feed = state
+            .feed
+            .get_or_init(|| {
+                let feed = Arc::new(Feed::new(state.name.clone(), delay_ms, FEED_STATE_CAP));
+                self.rooms.feeds.register(&feed);
+                feed
+            })
+            .clone();
+        let ready = async {
+            // Subscribe before reading, as for any room: an event is in the history or heard
+            // live (the feed drops the repeat).
+            state
+                .subscribed
+                .get_or_try_init(|| self.broker.subscribe(&state.name))
+                .await?;
+            feed.built
+                .get_or_try_init(|| self.build_feed(&feed, history))
+                .await?;
+            self.broker.position(&state.name).await
+        };
+        match ready.await {
+            Ok(log_pos) => {
+                let attached = feed.attach(membership.clone(), watch, since, &log_pos);
+                Ok(PendingJoin {
+                    membership,
+                    room: state,
+                    pos: attached.pos,
+                    recovered: attached.recovered,
+                    backlog: attached.backlog,
+                })
+            }
+            Err(e) => {
+                self.leave_room(&state, &membership).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn build_feed(
+        &self,
+        feed: &Feed,
+        history: impl std::future::Future<Output = Result<Vec<Arc<LogEvent>>, BrokerError>>,
+    ) -> Result<(), BrokerError> {
+        let mut events = history.await?;
+        // What was published but is not stored yet is in the log's tail.
+        let pos = self.broker.position(&feed.room).await?;
+        let from = events
+            .last()
+            .filter(|e| *e.ep == *pos.ep)
+            .map_or(0, |e| e.off);
+        if from < pos.off {
+            match self.broker.read_since(&feed.room, &pos.ep, from).await? {
+                ReadSince::Events { events: tail, .. } => {
+                    events.extend(tail.into_iter().filter(|e| e.ev == ev::STREAM_EVENT))
+                }
+                ReadSince::Lost { .. } => {
+                    tracing::warn!(room = %feed.room, from, "the log's tail no longer reaches the stored events")
+                }
+            }
+        }
+        feed.finish_build(events, now_ms());
+        Ok(())
+    }
+
     pub async fn leave(&self, joined: &Joined) {
         self.leave_room(&joined.room, &joined.membership).await;
     }
 
     async fn leave_room(&self, room: &RoomState, membership: &Arc<Membership>) {
+        if let Some(feed) = room.feed.get() {
+            feed.detach(membership);
+        }
         if self.rooms.remove(room, membership) {
             // The room is gone from this node, and with it the presence ticker's view of it:
             // announce the last leave to the other nodes now.
             let batch = room.presence.lock().take_batch();
-            if let Some(local) = batch.and_then(|b| b.local) {
+            if room.feed_room {
+                // Feed rooms announce counts, not lists.
+                self.broker.presence(&room.name, 0, None).await;
+            } else if let Some(local) = batch.and_then(|b| b.local) {
                 self.broker.presence(&room.name, 0, Some(&local)).await;
             }
             self.broker.unsubscribe(&room.name).await;
         }
+    }
+
+    /// A feed room's spectators across the cluster, recording this node's count.
+    pub async fn feed_count(&self, room: &RoomState) -> u64 {
+        let local = room.presence.lock().count();
+        self.broker.presence(&room.name, local, None).await
     }
 
     pub async fn publish(
@@ -273,6 +381,11 @@ impl Hub {
             let Some(batch) = room.presence.lock().take_batch() else {
                 continue;
             };
+            if room.feed_room {
+                // Thousands watch a stream: they get its count (`stream.crowd`), not who came
+                // and went.
+                continue;
+            }
             let count = self
                 .broker
                 .presence(&room.name, batch.local_count, batch.local.as_ref())

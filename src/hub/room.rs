@@ -47,7 +47,7 @@ impl Membership {
         }
     }
 
-    fn offer(&self, event: &Arc<LogEvent>) {
+    pub(crate) fn offer(&self, event: &Arc<LogEvent>) {
         match self.gate.offer(event) {
             Offer::Deliver => self.send_event(event),
             Offer::Held => {}
@@ -88,12 +88,20 @@ pub struct RoomState {
     /// Whether the room carries chat (a war or raid room carries scoreboards only): decided
     /// once from its name, not on every message.
     pub chat: bool,
+    /// A stream's feed room: its events go through [`RoomState::feed`], delayed.
+    pub feed_room: bool,
+    /// The feed of a stream room, set by its first join on this node.
+    pub feed: std::sync::OnceLock<Arc<super::feed::Feed>>,
 }
 
 impl RoomState {
     pub fn new(name: Arc<str>, recent_limit: usize) -> Self {
+        use crate::domain::room::{RoomKind, RoomName};
+        let kind = RoomName::parse(&name).ok().map(|r| r.kind);
         Self {
-            chat: crate::domain::room::RoomName::parse(&name).is_ok_and(|r| r.kind.is_chat()),
+            chat: kind.is_some_and(|k| k.is_chat()),
+            feed_room: kind == Some(RoomKind::Stream),
+            feed: std::sync::OnceLock::new(),
             recent: Mutex::new(RecentChat::new(recent_limit)),
             name,
             members: ArcSwap::from_pointee(Vec::new()),
