@@ -132,13 +132,15 @@ impl Server {
         let wars = crate::war::WarService::new(crate::war::WarDeps {
             runs: config.runs.clone(),
             wars: config.wars.clone(),
-            db: guild_db,
+            db: guild_db.clone(),
             hub: hub.clone(),
             guilds: guilds.clone(),
             moderation: moderation.clone(),
             node_id: node_id.clone(),
         });
         wars.start().await.context("starting wars and raids")?;
+        let streams =
+            crate::stream::StreamService::new(config.streams.clone(), guild_db, hub.clone());
 
         let writer = ChatWriter::spawn(
             store.clone(),
@@ -167,6 +169,7 @@ impl Server {
             guilds,
             moderation,
             wars,
+            streams,
             store,
             metrics,
             CancellationToken::new(),
@@ -206,6 +209,10 @@ impl Server {
         background.spawn(sweeper(services.clone(), memory_broker, ticks_stop.clone()));
         background.spawn(crate::war::jobs::run_local(
             services.wars.clone(),
+            ticks_stop.clone(),
+        ));
+        background.spawn(crate::stream::jobs::run(
+            services.streams.clone(),
             ticks_stop.clone(),
         ));
         background.spawn(crate::guild::jobs::run(

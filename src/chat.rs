@@ -31,6 +31,8 @@ pub struct ChatService {
     hub: Arc<Hub>,
     filter: WordFilter,
     rule: SendRule,
+    /// Spectator chat's own limits.
+    stream_rule: SendRule,
     windows: DashMap<(Arc<str>, Arc<str>), SendWindow>,
     /// Messages stored whose publish failed, by (user, idem): a retry publishes them.
     unpublished: DashMap<(Arc<str>, String), (Arc<str>, ChatMsg)>,
@@ -51,6 +53,12 @@ impl ChatService {
             max_in_window: config.chat.max_per_window,
             repeat_window_ms: config.chat.repeat_window_ms,
         };
+        let stream_rule = SendRule {
+            min_gap_ms: config.streams.chat_min_gap_ms,
+            window_ms: config.streams.chat_window_ms,
+            max_in_window: config.streams.chat_max_per_window,
+            repeat_window_ms: config.chat.repeat_window_ms,
+        };
         Self {
             config,
             store,
@@ -58,9 +66,19 @@ impl ChatService {
             hub,
             filter: WordFilter::builtin(),
             rule,
+            stream_rule,
             windows: DashMap::new(),
             unpublished: DashMap::new(),
             metrics,
+        }
+    }
+
+    /// The send limits of a room: spectator chat has its own.
+    fn rule_for(&self, room: &str) -> &SendRule {
+        if room.starts_with("stream-chat:") {
+            &self.stream_rule
+        } else {
+            &self.rule
         }
     }
 
@@ -103,10 +121,11 @@ impl ChatService {
                 .windows
                 .entry((user.id.clone(), room.clone()))
                 .or_default();
+            let rule = self.rule_for(room);
             window
-                .check(&self.rule, now, print)
+                .check(rule, now, print)
                 .map_err(|refusal| self.send_error(refusal))?;
-            window.record(&self.rule, now, print);
+            window.record(rule, now, print);
         }
         let msg = NewChatMessage {
             room: room.clone(),
@@ -181,7 +200,8 @@ impl ChatService {
     /// idempotency key has expired.
     pub fn sweep(&self) {
         let now = now_ms();
-        self.windows.retain(|_, w| !w.is_idle(&self.rule, now));
+        self.windows
+            .retain(|(_, room), w| !w.is_idle(self.rule_for(room), now));
         let ttl = self.config.chat.idem_ttl_ms;
         self.unpublished
             .retain(|_, (_, msg)| now.saturating_sub(msg.ts) < ttl);

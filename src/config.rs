@@ -79,6 +79,8 @@ pub struct Config {
     pub runs: RunsConfig,
     /// The live war and raid scoreboards.
     pub wars: WarsConfig,
+    /// Spectator streams: delays, cheers, spectator chat, replays.
+    pub streams: StreamsConfig,
     /// Key of the server-to-server API (`/api`), sent as `Authorization: Bearer <key>`. Absent
     /// means the API answers 503: nothing there is open without a key.
     pub api_key: Option<Secret>,
@@ -108,6 +110,7 @@ impl Default for Config {
             moderation: ModerationConfig::default(),
             runs: RunsConfig::default(),
             wars: WarsConfig::default(),
+            streams: StreamsConfig::default(),
             api_key: None,
             shutdown_grace_ms: 5_000,
         }
@@ -205,6 +208,57 @@ impl Default for ChatConfig {
 #[serde(default)]
 pub struct ChannelConfig {
     pub filter: Option<FilterLevel>,
+}
+
+/// Spectator streams (`[streams]`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamsConfig {
+    /// The longest delay a stream may set, s (at most 900).
+    pub max_delay_s: u32,
+    /// The largest game payload of one event, bytes of JSON.
+    pub max_event_bytes: usize,
+    /// Events one stream may publish per second.
+    pub max_events_per_sec: usize,
+    /// The cheers spectators may send.
+    pub cheer_emojis: Vec<String>,
+    /// Cheers one user may send per 10 s, across streams.
+    pub cheers_per_10s: usize,
+    /// How often `stream.crowd` may be pushed (and the counts are taken), ms.
+    pub crowd_every_ms: u64,
+    /// Spectator chat's own send limits (`stream-chat:` rooms).
+    pub chat_min_gap_ms: u64,
+    pub chat_window_ms: u64,
+    pub chat_max_per_window: usize,
+    /// How long a replay kept with `stream.end {keep: true}` lasts, hours.
+    pub replay_ttl_hours: u64,
+    /// How long the replay of a guild's top-10 war run lasts, hours.
+    pub war_replay_ttl_hours: u64,
+    /// How long the events of an ended stream nobody keeps stay, s (late spectators finish
+    /// watching its delay; a war run's place in its guild's top 10 is settled).
+    pub unkept_retention_s: u64,
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        Self {
+            max_delay_s: 900,
+            max_event_bytes: 4_096,
+            max_events_per_sec: 50,
+            cheer_emojis: ["👏", "🔥", "❤️", "😮", "😂", "🐍", "♟️"]
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
+            cheers_per_10s: 5,
+            crowd_every_ms: 1_000,
+            chat_min_gap_ms: 1_000,
+            chat_window_ms: 60_000,
+            chat_max_per_window: 20,
+            replay_ttl_hours: 720,
+            war_replay_ttl_hours: 48,
+            unkept_retention_s: 3_600,
+        }
+    }
 }
 
 /// The retained tail of each room's log: whichever bound is smaller wins.

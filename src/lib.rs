@@ -9,7 +9,8 @@
 //!   process, or through Redis for a cluster.
 //! - [`store`] persists (SQLite embedded, or PostgreSQL), with group commit for writes clients
 //!   wait on.
-//! - [`domain`] holds the pure rules; [`chat`] joins them to the store and the hub.
+//! - [`domain`] holds the pure rules; [`chat`], [`guild`], [`moderation`], [`war`] and
+//!   [`stream`] join them to the store and the hub.
 //!
 //! The wire protocol is the `guildhall-protocol` crate; its README is the spec.
 
@@ -29,6 +30,7 @@ pub mod moderation;
 pub mod services;
 pub mod session;
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 pub mod war;
 

@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::moderation::ModerationService;
 use crate::session::limits::ConnRegistry;
 use crate::store::Store;
+use crate::stream::StreamService;
 use crate::war::WarService;
 
 pub struct Services {
@@ -27,6 +28,7 @@ pub struct Services {
     pub guilds: Arc<GuildService>,
     pub moderation: Arc<ModerationService>,
     pub wars: Arc<WarService>,
+    pub streams: Arc<StreamService>,
     pub store: Arc<dyn Store>,
     /// First results of mutating ops by (user, idem), as the reply's `d`.
     pub idem: IdemCache<serde_json::Value>,
@@ -50,6 +52,7 @@ impl Services {
         guilds: Arc<GuildService>,
         moderation: Arc<ModerationService>,
         wars: Arc<WarService>,
+        streams: Arc<StreamService>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
@@ -67,6 +70,7 @@ impl Services {
             guilds,
             moderation,
             wars,
+            streams,
             store,
             idem,
             metrics,

@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<Services>> {
         .route("/api/wallets/{user}/debit", post(debit))
         .route("/api/runs", post(run))
         .merge(super::api_contests::routes())
+        .merge(super::api_streams::routes())
         .route("/api/guilds/{id}", get(guild))
         .route("/api/guilds/{id}/xp", post(xp))
         .route("/api/jobs/run", post(run_jobs))

@@ -2,6 +2,7 @@
 
 pub mod api;
 mod api_contests;
+mod api_streams;
 mod console;
 mod health;
 mod ws;

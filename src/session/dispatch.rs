@@ -63,6 +63,11 @@ pub enum ReplyBody {
     WarBoard(Box<guildhall_protocol::WarBoard>),
     RaidBoard(Box<guildhall_protocol::RaidBoard>),
     FlaggedRuns(guildhall_protocol::FlaggedRuns),
+    Stream(Box<guildhall_protocol::StreamInfo>),
+    StreamPublished(guildhall_protocol::StreamPublished),
+    StreamPage(guildhall_protocol::StreamPage),
+    ReplayStarted(guildhall_protocol::ReplayStarted),
+    Broadcast(Box<guildhall_protocol::BroadcastInfo>),
 }
 
 impl Connection {
@@ -184,6 +189,7 @@ impl Connection {
             ClientOp::Guild(op) => Box::pin(self.guild_op(&session.user, op, idem)).await,
             ClientOp::Mod(op) => Box::pin(self.mod_op(&session.user, op)).await,
             ClientOp::War(op) => Box::pin(self.war_op(&session.user, op)).await,
+            ClientOp::Stream(op) => Box::pin(self.stream_op(session, op)).await,
             ClientOp::Hello(_) | ClientOp::RoomJoin(_) => {
                 Err(ErrorBody::new(ErrorCode::Internal, "misrouted op"))
             }
@@ -318,7 +324,7 @@ impl Connection {
         self.reply(codec, id, Ok(ok));
         for join in pending {
             // A resumed contest room gets the scoreboard as it stands, as a fresh join does.
-            let contest = (!join.room.chat).then(|| join.room.name.clone());
+            let contest = (!join.room.chat && !join.room.feed_room).then(|| join.room.name.clone());
             self.open(join);
             if let Some(room) = contest {
                 self.services.wars.send_board(&session, &room);
@@ -416,7 +422,7 @@ impl Connection {
         };
         self.reply(codec, id, Ok(ok));
         // A contest room's member sees the scoreboard as it stands, then its updates.
-        let contest = (!join.room.chat).then(|| join.room.name.clone());
+        let contest = (!join.room.chat && !join.room.feed_room).then(|| join.room.name.clone());
         self.open(join);
         if let Some(room) = contest {
             self.services.wars.send_board(session, &room);
@@ -432,6 +438,13 @@ impl Connection {
         since: Option<(&str, u64)>,
     ) -> Result<PendingJoin, ErrorBody> {
         let name = checked_room(room, &session.user.id)?;
+        if name.kind == RoomKind::Stream {
+            // A feed room: its service decides live or delayed, and where the member stands.
+            self.services
+                .moderation
+                .check_join(&session.user, name.as_str())?;
+            return Box::pin(self.services.streams.join(session, &name, since)).await;
+        }
         self.may_enter_room(session, &name).await?;
         self.services
             .hub
@@ -459,6 +472,9 @@ impl Connection {
         if matches!(name.kind, RoomKind::War | RoomKind::Raid) {
             // Spectators are welcome: any war or raid that exists, live or over.
             Box::pin(self.services.wars.room_exists(name.as_str())).await?;
+        }
+        if matches!(name.kind, RoomKind::Stream | RoomKind::StreamChat) {
+            Box::pin(self.services.streams.may_enter(&session.user, name)).await?;
         }
         if name.kind == RoomKind::Guild && !session.user.is_moderator() {
             let guild = guild_of_room(name.as_str())
@@ -547,9 +563,6 @@ fn checked_room(room: &str, user_id: &str) -> Result<RoomName, ErrorBody> {
     may_enter(&name, user_id).map_err(|denied| match denied {
         AccessDenied::Forbidden => {
             ErrorBody::new(ErrorCode::Forbidden, "this room is not yours to enter")
-        }
-        AccessDenied::NotServed => {
-            ErrorBody::new(ErrorCode::NotFound, "this kind of room is not served yet")
         }
     })?;
     Ok(name)

@@ -7,6 +7,7 @@ pub mod handle;
 pub mod limits;
 mod mod_ops;
 pub mod queue;
+mod stream_ops;
 mod war_ops;
 pub mod writer;
 

@@ -22,4 +22,5 @@ mod presence;
 mod recovery;
 mod safety;
 mod slow_consumer;
+mod streams;
 mod wars;
