@@ -7,4 +7,5 @@ mod failures;
 mod guilds;
 mod moderation;
 mod presence;
+mod streams;
 mod wars;
