@@ -894,3 +894,90 @@ async fn a_game_backend_runs_a_stream_through_the_api() {
     assert_eq!(status, 409);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_top_ten_war_runs_of_a_guild_keep_their_replays_for_48_hours() {
+    for backend in BACKENDS {
+        war_replays_on(backend).await;
+    }
+}
+
+async fn war_replays_on(backend: Backend) {
+    let node = GuildNode::start_with(backend, |c| {
+        c.game
+            .overrides
+            .insert("war".into(), json!({ "schedule": { "enabled": false } }));
+        c.streams.unkept_retention_s = 0;
+    })
+    .await;
+    let server = &node.server;
+    let codec = Codec::Json;
+    let mut lead = server.client("w_lead", codec).await;
+    let guild = create_guild(server, &mut lead, "w_lead", "Replay Keepers", "RPK").await;
+    let mut members = vec![lead];
+    for u in ["w_1", "w_2"] {
+        members.push(joiner(server, u, codec, guild).await);
+    }
+    let (status, started) = server
+        .api(
+            "POST",
+            "/api/wars/start",
+            Some(json!({ "guild": guild, "benchmark": 1_000_000 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    // Twelve runs, each streamed: DNA 100, 200, … 1,200.
+    let mut streams = Vec::new();
+    for i in 0..12u64 {
+        let who = (i % 3) as usize;
+        let user = ["w_lead", "w_1", "w_2"][who];
+        let run_id = format!("war-run-{i}");
+        let client = &mut members[who];
+        let (id, _) = open(client, json!({ "game": "snake", "run_id": run_id })).await;
+        publish(client, id, "start", json!({ "run": i })).await;
+        ok(&client.request("stream.end", json!({ "stream": id })).await);
+        let (status, run) = server
+            .api(
+                "POST",
+                "/api/runs",
+                Some(json!({ "user": user, "run_id": run_id, "dna": (i + 1) * 100, "duration_ms": 60_000 })),
+            )
+            .await;
+        assert_eq!(status, 200, "{run}");
+        assert!(run["war"].is_u64(), "the run counts in the war: {run}");
+        streams.push(id);
+    }
+    // A run outside any war, streamed and not kept.
+    let (solo, _) = open(
+        &mut members[0],
+        json!({ "game": "snake", "run_id": "no-war" }),
+    )
+    .await;
+    ok(&members[0]
+        .request("stream.end", json!({ "stream": solo }))
+        .await);
+
+    let (status, _) = server.api("POST", "/api/streams/purge", None).await;
+    assert_eq!(status, 200);
+    let viewer = &mut members[1];
+    for (i, id) in streams.iter().enumerate() {
+        let info = ok(&viewer.request("stream.get", json!({ "stream": id })).await);
+        let replay = viewer
+            .request("stream.replay", json!({ "stream": id, "speed": 64 }))
+            .await;
+        if i < 2 {
+            assert!(info.get("replay_until").is_none(), "run {i}: {info}");
+            assert_eq!(code(&replay), "not_found", "run {i} is not in the top 10");
+        } else {
+            let until = info["replay_until"].as_u64().expect("kept");
+            let ended = info["ended_at"].as_u64().expect("ended");
+            assert_eq!(until, ended + 48 * 3_600_000, "run {i}");
+            ok(&replay);
+        }
+    }
+    let replay = viewer
+        .request("stream.replay", json!({ "stream": solo }))
+        .await;
+    assert_eq!(code(&replay), "not_found");
+    node.finish().await;
+}
