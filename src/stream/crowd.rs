@@ -141,14 +141,7 @@ impl StreamService {
 
     /// Forgets the last crowd of streams no longer watched here, so a new watcher gets one.
     pub fn forget_unwatched(&self) {
-        let watched: std::collections::HashSet<i64> = self
-            .hub
-            .rooms
-            .feeds
-            .all()
-            .iter()
-            .filter_map(|f| stream_of_room(&f.room))
-            .collect();
+        let watched = self.watched_here();
         self.last_crowd.retain(|id, _| watched.contains(id));
     }
 

@@ -257,9 +257,24 @@ impl StreamService {
             .collect())
     }
 
-    /// Forgets what no longer needs remembering: idle rate windows.
+    /// The streams with a feed on this node.
+    fn watched_here(&self) -> std::collections::HashSet<i64> {
+        self.hub
+            .rooms
+            .feeds
+            .all()
+            .iter()
+            .filter_map(|f| stream_of_room(&f.room))
+            .collect()
+    }
+
+    /// Forgets what no longer needs remembering: idle rate windows, and the settings of
+    /// streams nobody here watches or publishes to (read again on demand).
     pub fn sweep(&self, now_ms: u64) {
         self.publish_rate.retain(|_, w| !w.is_idle(now_ms, 1_000));
         self.cheer_rate.retain(|_, w| !w.is_idle(now_ms, 10_000));
+        let watched = self.watched_here();
+        self.meta
+            .retain(|id, _| watched.contains(id) || self.publish_rate.contains_key(id));
     }
 }
