@@ -58,6 +58,16 @@ pub fn ws_config() -> WebSocketConfig {
 /// Opens a WebSocket, optionally from a given local address (to spread connections over
 /// many 127.0.0.x source addresses when one would run out of ports).
 pub async fn connect(url: &str, local: Option<IpAddr>) -> anyhow::Result<Ws> {
+    connect_with(url, local, ws_config()).await
+}
+
+/// [`connect`] with a WebSocket configuration of the caller's (e.g. a smaller read buffer:
+/// tungstenite zero-fills the free part of it before every read).
+pub async fn connect_with(
+    url: &str,
+    local: Option<IpAddr>,
+    config: WebSocketConfig,
+) -> anyhow::Result<Ws> {
     let addr = socket_addr(url)?;
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
@@ -72,8 +82,7 @@ pub async fn connect(url: &str, local: Option<IpAddr>) -> anyhow::Result<Ws> {
         .await
         .with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true)?;
-    let (ws, _) =
-        tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config())).await?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
     Ok(ws)
 }
 
@@ -106,7 +115,19 @@ pub async fn member(
     user: &str,
     room: &str,
 ) -> anyhow::Result<Ws> {
-    let mut ws = connect(url, local).await?;
+    member_with(url, local, tokens, user, room, ws_config()).await
+}
+
+/// [`member`] over a connection made with [`connect_with`].
+pub async fn member_with(
+    url: &str,
+    local: Option<IpAddr>,
+    tokens: &Tokens,
+    user: &str,
+    room: &str,
+    config: WebSocketConfig,
+) -> anyhow::Result<Ws> {
+    let mut ws = connect_with(url, local, config).await?;
     request(
         &mut ws,
         1,

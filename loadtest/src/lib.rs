@@ -2,7 +2,8 @@
 //! peer for comparison) over real sockets on loopback and report what the server delivered,
 //! at what latency, for how much of its core and memory.
 //!
-//! - [`scenarios`]: fanout (with a sweep for the knee), rooms, idle, connect, cluster, raid.
+//! - [`scenarios`]: fanout (with a sweep for the knee), rooms, idle, connect, cluster, raid,
+//!   spectate.
 //! - [`target`]: starting a server pinned to a core, or attaching to a running one.
 //! - [`cpu`]: what a core and a process spent, from `/proc`.
 //! - [`gh`] and [`socketio`]: the two wire protocols, written here from their specs; [`http1`]:

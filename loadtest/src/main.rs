@@ -2,7 +2,9 @@
 
 use clap::{Parser, Subcommand};
 use guildhall_loadtest::cli::Common;
-use guildhall_loadtest::scenarios::{self, bare, cluster, connect, fanout, idle, raid, rooms};
+use guildhall_loadtest::scenarios::{
+    self, bare, cluster, connect, fanout, idle, raid, rooms, spectate,
+};
 use guildhall_loadtest::{plot, target};
 
 #[derive(Parser)]
@@ -37,6 +39,11 @@ enum Scenario {
     /// The writer side of `bare` (started by it, pinned to the server core).
     #[command(hide = true)]
     BareServer(bare::BareServerArgs),
+    /// One stream, many spectators over several nodes: delivery latency and CPU per delivery.
+    Spectate(spectate::SpectateArgs),
+    /// One process's share of `spectate`'s spectators (started by it).
+    #[command(hide = true)]
+    SpectateWorker(spectate::WorkerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +61,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if let Scenario::SpectateWorker(args) = &cli.scenario {
+        return runtime.block_on(spectate::worker(&cli.common, args));
+    }
     runtime.block_on(run(cli))
 }
 
@@ -63,6 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Scenario::Cluster(args) => cluster::run(common, args).await?,
         Scenario::Raid(args) => raid::run(common, args).await?,
         Scenario::Bare(args) => bare::run(common, args).await?,
+        Scenario::Spectate(args) => spectate::run(common, args).await?,
         scenario => {
             let server = scenarios::server(common).await?;
             let outcome = match scenario {
@@ -75,7 +86,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Scenario::Cluster(_)
                 | Scenario::Raid(_)
                 | Scenario::Bare(_)
-                | Scenario::BareServer(_) => {
+                | Scenario::BareServer(_)
+                | Scenario::Spectate(_)
+                | Scenario::SpectateWorker(_) => {
                     anyhow::bail!("handled above")
                 }
             };

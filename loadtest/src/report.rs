@@ -18,7 +18,7 @@ pub const GENERATOR_SATURATED_BUSY: f64 = 0.90;
 /// measure them (e.g. RSS of a remote server); they serialise as `null`.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
-    /// "fanout", "rooms", "idle", "connect", "cluster", "bare" or "raid".
+    /// "fanout", "rooms", "idle", "connect", "cluster", "bare", "raid" or "spectate".
     pub scenario: String,
     /// "guildhall" or "socketio".
     pub target: String,
@@ -49,6 +49,11 @@ pub struct Report {
     /// acknowledged runs per second); printed after the table.
     pub summary: Option<String>,
     pub notes: Vec<String>,
+    /// A scenario's own figures (e.g. spectate: `missing`, `out_of_order`, `crowd_viewers`):
+    /// written as further top-level JSON keys after `notes` and as table rows after `knee`.
+    /// Empty for the other scenarios, whose JSON keeps exactly the fields above.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Report {
@@ -77,7 +82,7 @@ impl Report {
         let rss = self.rss_bytes.map(|b| fmt_bytes(b as f64));
         let rss_per_conn = self.rss_bytes_per_conn.map(fmt_bytes);
 
-        let rows: Vec<(&str, String, &str)> = vec![
+        let mut rows: Vec<(&str, String, &str)> = vec![
             ("scenario", self.scenario.clone(), ""),
             ("target", self.target.clone(), ""),
             ("connections", fmt_int(self.conns), ""),
@@ -124,6 +129,11 @@ impl Report {
             ),
             ("knee", opt(self.knee_per_sec), "msg/s"),
         ];
+        rows.extend(
+            self.extra
+                .iter()
+                .map(|(key, value)| (key.as_str(), fmt_value(value), "")),
+        );
 
         let label_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
         let value_w = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
@@ -237,6 +247,20 @@ impl Report {
     }
 }
 
+/// A scenario's extra figure for the table: numbers as the others, null as "-".
+fn fmt_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".to_string(),
+        serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+            (Some(u), _) => fmt_int(u),
+            (None, Some(f)) => fmt_num(f),
+            (None, None) => n.to_string(),
+        },
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// A whole number with thousands separators: 1234567 → "1,234,567".
 fn fmt_int(n: u64) -> String {
     group_thousands(&n.to_string())
@@ -337,6 +361,7 @@ mod tests {
             knee_per_sec: Some(50.0),
             summary: None,
             notes: vec!["warm-up 5 s discarded".into()],
+            extra: serde_json::Map::new(),
         }
     }
 
@@ -456,6 +481,37 @@ mod tests {
             format!("{err:#}").contains(&dir.path().display().to_string()),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn extras_follow_the_fields_in_json_and_table() {
+        let mut r = sample();
+        r.extra.insert("missing".into(), Value::from(12_345u64));
+        r.extra.insert("ramp_s".into(), Value::from(12.5));
+        r.extra.insert("crowd_viewers".into(), Value::Null);
+        let v = json_of(&r);
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            &keys[keys.len() - 4..],
+            ["notes", "missing", "ramp_s", "crowd_viewers"]
+        );
+        assert_eq!(v["missing"], 12_345);
+        assert!(v["crowd_viewers"].is_null());
+        let t = r.table();
+        let line = |label: &str| {
+            t.lines()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_else(|| panic!("no {label} line in\n{t}"))
+                .to_string()
+        };
+        assert!(line("missing").ends_with("12,345"), "{t}");
+        assert!(line("ramp_s").ends_with("12.50"), "{t}");
+        assert!(line("crowd_viewers").ends_with(" -"), "{t}");
     }
 
     #[test]

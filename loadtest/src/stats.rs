@@ -5,8 +5,10 @@
 //! exact to three significant digits no matter how many samples a run takes, and so that
 //! per-connection histograms can be merged cheaply at the end of a run.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -106,6 +108,45 @@ impl Latency {
     pub fn reset(&mut self) {
         self.hist.reset();
         self.clamped = 0;
+    }
+
+    /// The histogram as text, to hand it to another process (e.g. a worker's to its parent):
+    /// `<clamped>:<HdrHistogram V2 encoding in hex>`. [`Latency::decode`] reads it back.
+    pub fn encode(&self) -> anyhow::Result<String> {
+        let mut bytes = Vec::new();
+        V2Serializer::new()
+            .serialize(&self.hist, &mut bytes)
+            .map_err(|e| anyhow::anyhow!("encoding a histogram: {e:?}"))?;
+        let mut text = format!("{}:", self.clamped);
+        for b in bytes {
+            let _ = write!(text, "{b:02x}");
+        }
+        Ok(text)
+    }
+
+    /// Reads what [`Latency::encode`] wrote.
+    pub fn decode(text: &str) -> anyhow::Result<Self> {
+        let (clamped, hex) = text
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("an encoded histogram is <clamped>:<hex>"))?;
+        let clamped: u64 = clamped.parse()?;
+        if hex.len() % 2 != 0 || !hex.is_ascii() {
+            anyhow::bail!("an encoded histogram's bytes are pairs of hex digits");
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()?;
+        let decoded: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| anyhow::anyhow!("decoding a histogram: {e:?}"))?;
+        // Folded into a histogram of the usual bounds, so it merges with any other.
+        let mut latency = Latency::new();
+        latency.merge(&Latency {
+            hist: decoded,
+            clamped,
+        });
+        Ok(latency)
     }
 }
 
@@ -368,6 +409,27 @@ mod tests {
         assert_eq!(l.summary(), LatencySummary::default());
         l.record_us(2_000);
         assert_close(l.summary().p50_ms, 2.0, "p50 after reset");
+    }
+
+    #[test]
+    fn encode_decode_round_trips() {
+        let mut l = Latency::new();
+        for us in [0, 1, 999, 1_000, 52_345, 9_000_000] {
+            l.record_us(us);
+        }
+        l.record_us(u64::MAX);
+        let text = l.encode().expect("encode");
+        assert!(text.starts_with("1:"), "{text}");
+        let back = Latency::decode(&text).expect("decode");
+        assert_eq!(back.len(), l.len());
+        assert_eq!(back.clamped(), 1);
+        assert_eq!(back.summary(), l.summary());
+        let empty = Latency::decode(&Latency::new().encode().expect("encode")).expect("decode");
+        assert!(empty.is_empty());
+        assert!(Latency::decode("no colon").is_err());
+        assert!(Latency::decode("0:abc").is_err());
+        assert!(Latency::decode("0:zz").is_err());
+        assert!(Latency::decode("x:00").is_err());
     }
 
     #[test]

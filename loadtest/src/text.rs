@@ -45,6 +45,22 @@ pub fn stamp_in_json_push(frame: &[u8]) -> Option<u64> {
     stamp_of(&frame[at + KEY.len()..])
 }
 
+/// The unsigned integer right after the first `key` in a frame (e.g. `"off":`), found without
+/// parsing the frame; None when the key is missing or no digits follow.
+pub fn number_after(frame: &[u8], key: &[u8]) -> Option<u64> {
+    let at = memchr::memmem::find(frame, key)? + key.len();
+    let mut value: u64 = 0;
+    let mut digits = 0;
+    for &b in &frame[at..] {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        digits += 1;
+    }
+    (digits > 0).then_some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +84,23 @@ mod tests {
             stamp_of(b"99999999999999999999999:"),
             None,
             "overflow is not a stamp"
+        );
+    }
+
+    #[test]
+    fn numbers_are_found_after_keys() {
+        let push = br#"{"ev":"stream.event","room":"stream:7","ep":"e1","off":42,"d":{"d":{"lt_us":1700000000123456,"seq":3},"kind":"move","ts":1700000000123}}"#;
+        assert_eq!(number_after(push, br#""off":"#), Some(42));
+        assert_eq!(
+            number_after(push, br#""lt_us":"#),
+            Some(1_700_000_000_123_456)
+        );
+        assert_eq!(number_after(push, br#""viewers":"#), None);
+        assert_eq!(number_after(br#"{"off":}"#, br#""off":"#), None);
+        assert_eq!(number_after(br#"{"off":7"#, br#""off":"#), Some(7));
+        assert_eq!(
+            number_after(br#"{"off":99999999999999999999999}"#, br#""off":"#),
+            None
         );
     }
 }

@@ -8,6 +8,7 @@ pub mod idle;
 pub mod members;
 pub mod raid;
 pub mod rooms;
+pub mod spectate;
 
 use std::time::Duration;
 

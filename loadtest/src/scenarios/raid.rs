@@ -182,7 +182,7 @@ struct Cluster {
     key: String,
 }
 
-fn drop_schema(database_url: &str, schema: &str) -> anyhow::Result<()> {
+pub(crate) fn drop_schema(database_url: &str, schema: &str) -> anyhow::Result<()> {
     let output = std::process::Command::new("psql")
         .args([database_url, "-q", "-v", "ON_ERROR_STOP=1", "-c"])
         .arg(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
@@ -197,7 +197,7 @@ fn drop_schema(database_url: &str, schema: &str) -> anyhow::Result<()> {
 }
 
 /// Deletes the run's Redis keys (the nodes' logs; they would expire in a day anyway).
-fn drop_redis_keys(redis_url: &str, prefix: &str) -> anyhow::Result<()> {
+pub(crate) fn drop_redis_keys(redis_url: &str, prefix: &str) -> anyhow::Result<()> {
     let output = std::process::Command::new("redis-cli")
         .args(["-u", redis_url, "--scan", "--pattern"])
         .arg(format!("{prefix}:*"))
