@@ -2,6 +2,7 @@
 # Runs every figure of BENCHMARKS.md RUNS times (default 5) and prints the medians.
 # Server pinned to core 0, generator to core 1; all traffic on loopback; bounded in time.
 # Needs: a release build (cargo build --release), Redis on 127.0.0.1:6379 for `cluster`,
+# Redis and PostgreSQL (127.0.0.1:5432, database test) for `spectate`,
 # and `npm ci` in loadtest/peers/socketio for the Socket.IO figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,5 +32,8 @@ run cluster          --duration 5 cluster --nodes 3 --subscribers 3000 --rate 16
 run bare-half        --duration 5 bare --subscribers 1000 --rate 500
 run bare-rooms       --duration 5 bare --subscribers 1000 --rate 20
 run bare-cluster     --duration 5 bare --subscribers 3000 --rate 167
+run spectate         --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 100
+run spectate-light   --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 500
+run bare-spectate    --duration 10 bare --subscribers 9500 --rate 2 --frame 150
 
 python3 loadtest/medians.py "$OUT"
