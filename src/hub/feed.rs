@@ -184,6 +184,20 @@ impl Feed {
         attached
     }
 
+    /// Where a member stands: the newest event it may have seen (live: taken in; delayed:
+    /// released). `None` when it is not attached, or before the feed's first event.
+    pub fn position_of(&self, member: &Arc<Membership>) -> Option<Position> {
+        let inner = self.inner.lock();
+        let upto = if inner.live.iter().any(|m| Arc::ptr_eq(m, member)) {
+            inner.last.clone()
+        } else if inner.delayed.iter().any(|m| Arc::ptr_eq(m, member)) {
+            inner.released.clone()
+        } else {
+            None
+        };
+        upto.map(|(ep, off)| Position { ep, off })
+    }
+
     pub fn detach(&self, member: &Arc<Membership>) {
         let mut inner = self.inner.lock();
         inner.live.retain(|m| !Arc::ptr_eq(m, member));

@@ -350,9 +350,24 @@ impl Connection {
                 self.services.hub.leave(&joined).await;
             }
         }
-        if self.rooms.contains_key(req.room.as_str()) {
-            // Joining again is not an error: the answer is where the room stands now.
-            let result = match self.services.hub.position(&req.room).await {
+        if let Some(joined) = self.rooms.get(req.room.as_str()) {
+            // Joining again is not an error: the answer is where the room stands now — for a
+            // stream's spectator, where its feed stands, never newer.
+            let feed_pos = joined
+                .room
+                .feed
+                .get()
+                .map(|feed| feed.position_of(&joined.membership));
+            let position = match feed_pos {
+                Some(Some(pos)) => Ok(pos),
+                // A feed with nothing released to this member yet: the log's start.
+                Some(None) => self.services.hub.position(&req.room).await.map(|mut p| {
+                    p.off = 0;
+                    p
+                }),
+                None => self.services.hub.position(&req.room).await,
+            };
+            let result = match position {
                 Ok(pos) => Ok(RoomJoined {
                     ep: pos.ep.to_string(),
                     off: pos.off,

@@ -127,6 +127,9 @@ async fn spectators_get_each_event_after_the_delay_and_joiners_the_state_as_of_t
     }
     assert!(reply["off"].as_u64() < fresh["off"].as_u64());
     assert_eq!(reply["off"], state.last().expect("state").0["off"]);
+    // Joining again answers where this spectator's feed stands, not the log's newest.
+    let again = ok(&late.request("room.join", json!({ "room": room })).await);
+    assert_eq!(again["off"], reply["off"]);
     // Then the rest, on time.
     let rest = feed_events(&mut late, Duration::from_millis(1_300)).await;
     assert_eq!(payloads(&rest), vec![json!({"i": 4})]);
