@@ -139,8 +139,12 @@ impl Server {
             node_id: node_id.clone(),
         });
         wars.start().await.context("starting wars and raids")?;
-        let streams =
-            crate::stream::StreamService::new(config.streams.clone(), guild_db, hub.clone());
+        let streams = crate::stream::StreamService::new(
+            config.streams.clone(),
+            guild_db,
+            hub.clone(),
+            metrics.clone(),
+        );
 
         let writer = ChatWriter::spawn(
             store.clone(),

@@ -22,6 +22,12 @@ pub struct Metrics {
     pub bad_frames: Counter,
     pub store_batch_seconds: Histogram,
     pub store_batch_rows: Histogram,
+    /// Stream events published through this node.
+    pub stream_events: Counter,
+    /// Cheers taken by this node.
+    pub stream_cheers: Counter,
+    /// Streams watched on this node (each with its feed).
+    pub stream_feeds: Gauge,
 }
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -80,6 +86,15 @@ impl Metrics {
             "guildhall_store_batch_seconds",
             "Time to commit one group-commit batch"
         );
+        metrics::describe_counter!(
+            "guildhall_stream_events_total",
+            "Stream events published through this node"
+        );
+        metrics::describe_counter!("guildhall_stream_cheers_total", "Cheers taken by this node");
+        metrics::describe_gauge!(
+            "guildhall_stream_feeds",
+            "Streams with spectators on this node"
+        );
         Self {
             connections: metrics::gauge!("guildhall_connections"),
             rooms: metrics::gauge!("guildhall_rooms"),
@@ -95,6 +110,9 @@ impl Metrics {
             bad_frames: metrics::counter!("guildhall_bad_frames_total"),
             store_batch_seconds: metrics::histogram!("guildhall_store_batch_seconds"),
             store_batch_rows: metrics::histogram!("guildhall_store_batch_rows"),
+            stream_events: metrics::counter!("guildhall_stream_events_total"),
+            stream_cheers: metrics::counter!("guildhall_stream_cheers_total"),
+            stream_feeds: metrics::gauge!("guildhall_stream_feeds"),
         }
     }
 }

@@ -52,6 +52,7 @@ impl StreamService {
             .or_default()
             .entry(emoji.to_owned())
             .or_default() += 1;
+        self.metrics.stream_cheers.increment(1);
         Ok(())
     }
 
@@ -84,7 +85,9 @@ impl StreamService {
     /// local members.
     pub async fn crowd_tick(&self) {
         self.flush_cheers().await;
-        for feed in self.hub.rooms.feeds.all() {
+        let feeds = self.hub.rooms.feeds.all();
+        self.metrics.stream_feeds.set(feeds.len() as f64);
+        for feed in feeds {
             if let Err(e) = self.crowd_of(&feed).await {
                 tracing::debug!(error = %e.msg, room = %feed.room, "crowd tick failed");
             }

@@ -221,6 +221,7 @@ impl StreamService {
         rows::insert_event(&mut conn, meta.id, &row)
             .await
             .map_err(db_error)?;
+        self.metrics.stream_events.increment(1);
         Ok(StreamPublished {
             off: event.off,
             ts: event.ts_ms,

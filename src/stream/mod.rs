@@ -30,6 +30,7 @@ use crate::domain::stream::{watch, Audience, RateWindow, Viewer, Visibility, Wat
 use crate::guild::errors::db_error;
 use crate::hub::event::LogEvent;
 use crate::hub::{Hub, PendingJoin};
+use crate::metrics::Metrics;
 use crate::session::handle::SessionHandle;
 use crate::store::guild::{members, GuildDb};
 use crate::store::stream::{self as rows, StreamRow};
@@ -100,6 +101,7 @@ pub struct StreamService {
     pending_cheers: Mutex<HashMap<i64, HashMap<String, u64>>>,
     /// The crowd last pushed to this node's members, by stream.
     last_crowd: DashMap<i64, guildhall_protocol::StreamCrowd>,
+    metrics: Arc<Metrics>,
 }
 
 pub fn not_found() -> ErrorBody {
@@ -115,8 +117,14 @@ fn log_unavailable(e: BrokerError) -> ErrorBody {
 }
 
 impl StreamService {
-    pub fn new(config: StreamsConfig, db: Arc<GuildDb>, hub: Arc<Hub>) -> Arc<Self> {
+    pub fn new(
+        config: StreamsConfig,
+        db: Arc<GuildDb>,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         Arc::new(Self {
+            metrics,
             config,
             db,
             hub,

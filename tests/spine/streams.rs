@@ -871,6 +871,12 @@ async fn a_game_backend_runs_a_stream_through_the_api() {
     assert_eq!(status, 200, "{published}");
     let got = feed_events(&mut fan, Duration::from_millis(300)).await;
     assert_eq!(payloads(&got), vec![json!({ "level": 1 })]);
+    // Operators see streams on /metrics.
+    let (status, metrics) = server.http_get("/metrics").await;
+    assert_eq!(status, 200);
+    for name in ["guildhall_stream_events_total", "guildhall_stream_feeds"] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
     let (status, bad) = server
         .api(
             "POST",
