@@ -31,6 +31,8 @@ CREATE TABLE streams (
 );
 CREATE INDEX streams_status ON streams (status, viewers);
 CREATE INDEX streams_broadcast ON streams (broadcast_id, board);
+-- One live stream per board of a broadcast, whichever node opens it.
+CREATE UNIQUE INDEX streams_live_board ON streams (broadcast_id, board) WHERE status = 'live';
 CREATE INDEX streams_run ON streams (run_id);
 
 -- Every event of a stream's feed, by its place in the room's log.

@@ -92,22 +92,6 @@ pub async fn end(
     Ok(done.rows_affected() == 1)
 }
 
-/// Whether a broadcast already has a live stream on this board.
-pub async fn board_taken(
-    conn: &mut AnyConnection,
-    broadcast: i64,
-    board: i64,
-) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM streams WHERE broadcast_id = $1 AND board = $2 AND status = 'live'",
-    )
-    .bind(broadcast)
-    .bind(board)
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
-}
-
 /// One feed event as stored.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EventRow {

@@ -12,6 +12,7 @@ use crate::broker::EventDraft;
 use crate::clock::now_ms;
 use crate::domain::stream::{check_open, FeedKind, OpenAsk, MAX_ANNOTATION_CHARS};
 use crate::guild::errors::db_error;
+use crate::store::guild::is_unique_violation;
 use crate::store::stream::{self as rows, EventRow, NewStream};
 use crate::store::to_i64;
 
@@ -39,10 +40,13 @@ impl StreamService {
             };
             ErrorBody::new(code, r.message())
         })?;
-        let mut tx = self.db.begin().await.map_err(db_error)?;
+        // No transaction: the checks read, the insert is one statement, and the unique index
+        // keeps a board to one live stream (on SQLite a transaction that reads, then writes,
+        // can fail to take the write lock while other writers run).
+        let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
         let broadcast = req.broadcast.map(to_i64);
         if let Some(b) = broadcast {
-            let row = rows::broadcast(&mut tx, b)
+            let row = rows::broadcast(&mut conn, b)
                 .await
                 .map_err(db_error)?
                 .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, "no such broadcast"))?;
@@ -52,20 +56,9 @@ impl StreamService {
             if row.status != "live" {
                 return Err(forbidden("this broadcast has ended"));
             }
-            if let Some(board) = req.board {
-                if rows::board_taken(&mut tx, b, i64::from(board))
-                    .await
-                    .map_err(db_error)?
-                {
-                    return Err(ErrorBody::new(
-                        ErrorCode::Conflict,
-                        "that board already has a live stream",
-                    ));
-                }
-            }
         }
         let id = rows::insert(
-            &mut tx,
+            &mut conn,
             &NewStream {
                 owner: &user.id,
                 guild_id: guild,
@@ -81,12 +74,18 @@ impl StreamService {
             },
         )
         .await
-        .map_err(db_error)?;
-        let row = rows::get(&mut tx, id)
+        .map_err(|e| {
+            // A board has one live stream (a unique index), whichever node opens it.
+            if is_unique_violation(&e) {
+                ErrorBody::new(ErrorCode::Conflict, "that board already has a live stream")
+            } else {
+                db_error(e)
+            }
+        })?;
+        let row = rows::get(&mut conn, id)
             .await
             .map_err(db_error)?
             .ok_or_else(not_found)?;
-        tx.commit().await.map_err(db_error)?;
         self.remember(&row);
         Ok(super::views::info(&row))
     }
