@@ -237,6 +237,8 @@ pub struct StreamsConfig {
     /// How long the events of an ended stream nobody keeps stay, s (late spectators finish
     /// watching its delay; a war run's place in its guild's top 10 is settled).
     pub unkept_retention_s: u64,
+    /// A live stream with no event for this long is ended (its owner's phone died), s.
+    pub idle_end_s: u64,
 }
 
 impl Default for StreamsConfig {
@@ -257,6 +259,7 @@ impl Default for StreamsConfig {
             replay_ttl_hours: 720,
             war_replay_ttl_hours: 48,
             unkept_retention_s: 3_600,
+            idle_end_s: 600,
         }
     }
 }

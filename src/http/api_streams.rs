@@ -23,16 +23,18 @@ pub fn routes() -> Router<Arc<Services>> {
         .route("/api/streams/{id}", get(stream))
         .route("/api/streams/{id}/events", post(publish))
         .route("/api/streams/{id}/end", post(end))
-        .route("/api/streams/purge", post(purge))
+        .route("/api/streams/jobs/run", post(run_jobs))
         .route("/api/broadcasts/{id}", get(broadcast))
 }
 
-/// Runs the replay purge now (it runs every minute on its own): keeps the war runs' replays
-/// that earned it, deletes the rest once their retention is over.
-async fn purge(State(services): State<Arc<Services>>, headers: HeaderMap) -> ApiResult {
+/// Runs the streams' housekeeping now (every node runs it each minute): ends streams idle for
+/// `streams.idle_end_s`, keeps the war runs' replays that earned it and deletes the rest once
+/// their retention is over.
+async fn run_jobs(State(services): State<Arc<Services>>, headers: HeaderMap) -> ApiResult {
     authorize(&services, &headers)?;
+    let ended = services.streams.end_idle().await?;
     let purged = services.streams.purge().await?;
-    Ok(Json(json!({ "purged": purged })))
+    Ok(Json(json!({ "ended": ended, "purged": purged })))
 }
 
 /// The player a backend acts for.

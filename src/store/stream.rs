@@ -367,6 +367,18 @@ pub async fn unkept(
     .await
 }
 
+/// Live streams whose last event (or start, without one) is older than `before`.
+pub async fn idle_live(conn: &mut AnyConnection, before: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT s.id FROM streams s WHERE s.status = 'live' AND COALESCE( \
+           (SELECT MAX(e.ts_ms) FROM stream_events e WHERE e.stream_id = s.id), s.started_ms) < $1 \
+         ORDER BY s.id LIMIT 500",
+    )
+    .bind(before)
+    .fetch_all(conn)
+    .await
+}
+
 /// Kept replays whose time is up.
 pub async fn expired(conn: &mut AnyConnection, now_ms: i64) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(

@@ -249,6 +249,38 @@ impl StreamService {
         Ok(super::views::info(&row))
     }
 
+    /// Ends the live streams that published nothing for `idle_end_s`: an owner whose phone died
+    /// mid-run never sends its end. Spectators get an "end" event with `{"reason": "idle"}`.
+    pub async fn end_idle(&self) -> Result<usize, ErrorBody> {
+        let now = now_ms();
+        let before = to_i64(now.saturating_sub(self.config.idle_end_s * 1000));
+        let idle = {
+            let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
+            rows::idle_live(&mut conn, before).await.map_err(db_error)?
+        };
+        let mut ended = 0;
+        for id in idle {
+            let meta = self.meta(id).await?;
+            let closed = {
+                let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
+                rows::end(&mut conn, id, to_i64(now), None)
+                    .await
+                    .map_err(db_error)?
+            };
+            // Another node may have ended it a moment ago: only one announces it.
+            if closed {
+                self.append(
+                    &meta,
+                    FeedKind::End,
+                    serde_json::json!({ "reason": "idle" }),
+                )
+                .await?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
     /// A stream as anyone allowed to watch it sees it.
     pub async fn get(&self, user: &User, stream: u64) -> Result<StreamInfo, ErrorBody> {
         let id = to_i64(stream);

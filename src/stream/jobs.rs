@@ -11,7 +11,21 @@ use crate::clock::now_ms;
 
 /// How often delayed events are released: the most a delivery is late by this clock.
 const RELEASE_EVERY: Duration = Duration::from_millis(10);
+/// Idle streams and unkept replays are looked for this often.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+impl StreamService {
+    /// The minute's work: idle streams ended, replays kept or purged. Idempotent: every node
+    /// runs it.
+    pub async fn housekeeping(&self) {
+        if let Err(e) = self.end_idle().await {
+            tracing::warn!(error = %e.msg, "ending idle streams failed");
+        }
+        if let Err(e) = self.purge().await {
+            tracing::warn!(error = %e.msg, "purging stream replays failed");
+        }
+    }
+}
 
 pub async fn run(streams: Arc<StreamService>, stop: CancellationToken) {
     let mut release = tokio::time::interval(RELEASE_EVERY);
@@ -35,11 +49,7 @@ pub async fn run(streams: Arc<StreamService>, stop: CancellationToken) {
                 streams.forget_unwatched();
                 streams.sweep(now_ms());
             }
-            _ = purge.tick() => {
-                if let Err(e) = streams.purge().await {
-                    tracing::warn!(error = %e.msg, "purging stream replays failed");
-                }
-            }
+            _ = purge.tick() => streams.housekeeping().await,
         }
     }
 }

@@ -829,7 +829,7 @@ async fn replays_on(backend: Backend) {
     );
     assert!(t0.elapsed() < Duration::from_secs(2));
 
-    let (status, purged) = server.api("POST", "/api/streams/purge", None).await;
+    let (status, purged) = server.api("POST", "/api/streams/jobs/run", None).await;
     assert_eq!(status, 200, "{purged}");
     assert_eq!(
         code(
@@ -966,7 +966,7 @@ async fn war_replays_on(backend: Backend) {
         .request("stream.end", json!({ "stream": solo }))
         .await);
 
-    let (status, _) = server.api("POST", "/api/streams/purge", None).await;
+    let (status, _) = server.api("POST", "/api/streams/jobs/run", None).await;
     assert_eq!(status, 200);
     let viewer = &mut members[1];
     for (i, id) in streams.iter().enumerate() {
@@ -988,5 +988,55 @@ async fn war_replays_on(backend: Backend) {
         .request("stream.replay", json!({ "stream": solo }))
         .await;
     assert_eq!(code(&replay), "not_found");
+    node.finish().await;
+}
+
+#[tokio::test]
+async fn a_stream_whose_owner_went_silent_is_ended_and_its_spectators_told() {
+    for backend in BACKENDS {
+        idle_streams_on(backend).await;
+    }
+}
+
+async fn idle_streams_on(backend: Backend) {
+    let node = GuildNode::start_with(backend, |c| c.streams.idle_end_s = 1).await;
+    let server = &node.server;
+    let codec = Codec::Json;
+    let mut owner = server.client("i_owner", codec).await;
+    let (silent, room) = open(&mut owner, json!({ "game": "snake" })).await;
+    let (busy, _) = open(&mut owner, json!({ "game": "snake" })).await;
+    let (never, _) = open(&mut owner, json!({ "game": "snake" })).await;
+    let (mut fan, _) = server.member("i_fan", codec, &room).await;
+    publish(&mut owner, silent, "start", json!({})).await;
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        publish(&mut owner, busy, "move", json!({})).await;
+    }
+    let (status, ran) = server.api("POST", "/api/streams/jobs/run", None).await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(
+        ran["ended"], 2,
+        "the silent one and the one that never published"
+    );
+    let events = feed_events(&mut fan, Duration::from_millis(300)).await;
+    let last = &events.last().expect("events").0["d"];
+    assert_eq!(last["kind"], "end");
+    assert_eq!(last["d"], json!({ "reason": "idle" }));
+    for (id, want) in [(silent, "ended"), (never, "ended"), (busy, "live")] {
+        let info = ok(&owner.request("stream.get", json!({ "stream": id })).await);
+        assert_eq!(info["status"], want, "stream {id}");
+    }
+    // Once ended, nothing more is published to it.
+    assert_eq!(
+        code(
+            &owner
+                .request(
+                    "stream.publish",
+                    json!({ "stream": silent, "kind": "move" })
+                )
+                .await
+        ),
+        "conflict"
+    );
     node.finish().await;
 }
