@@ -7,19 +7,23 @@
 //! node, and each spectator gets at most one push per tick.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use guildhall_protocol::{ev, ErrorBody, ErrorCode, Push, StreamCrowd, StreamList, StreamPage};
 
-use super::{stream_of_room, StreamService};
+use super::{stream_of_room, StreamMeta, StreamService};
 use crate::auth::User;
 use crate::clock::now_ms;
 use crate::guild::errors::db_error;
 use crate::hub::event::FrameCache;
-use crate::hub::feed::Feed;
+use crate::hub::room::RoomState;
 use crate::store::stream::{self as rows, ListFilter};
 use crate::store::{to_i64, to_u64};
+
+/// A stream watched on this node at a tick: its room here, its settings, its spectators across
+/// the cluster.
+type Watched = (Arc<RoomState>, Arc<StreamMeta>, u64);
 
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
@@ -56,90 +60,114 @@ impl StreamService {
         Ok(())
     }
 
-    /// Adds this node's cheers since the last tick to the store's totals. Cheers of a failed
-    /// write go back to be added next time.
-    async fn flush_cheers(&self) {
-        let pending = std::mem::take(&mut *self.pending_cheers.lock());
-        for (stream, by_emoji) in pending {
-            for (emoji, n) in by_emoji {
-                let written = async {
-                    let mut conn = self.db.pool().acquire().await?;
-                    rows::add_cheers(&mut conn, stream, &emoji, to_i64(n)).await
-                }
-                .await;
-                if let Err(e) = written {
-                    tracing::warn!(error = %e, stream, "adding cheers failed; retrying next tick");
-                    *self
-                        .pending_cheers
-                        .lock()
-                        .entry(stream)
-                        .or_default()
-                        .entry(emoji)
-                        .or_default() += n;
-                }
-            }
-        }
-    }
-
-    /// One crowd tick of this node: cheers in, then each watched stream's figures out to its
-    /// local members.
+    /// One crowd tick of this node: its cheers since the last tick added to the totals, and
+    /// each watched stream's count recorded and its figures read back, all in one transaction
+    /// (one commit a tick however many streams: SQLite syncs each commit to disk); then one
+    /// `stream.crowd` to the local members of each stream whose figures changed.
     pub async fn crowd_tick(&self) {
-        self.flush_cheers().await;
         let feeds = self.hub.rooms.feeds.all();
         self.metrics.stream_feeds.set(feeds.len() as f64);
-        for feed in feeds {
-            if let Err(e) = self.crowd_of(&feed).await {
-                tracing::debug!(error = %e.msg, room = %feed.room, "crowd tick failed");
+        let mut watched = Vec::with_capacity(feeds.len());
+        for feed in &feeds {
+            let (Some(id), Some(room)) =
+                (stream_of_room(&feed.room), self.hub.rooms.get(&feed.room))
+            else {
+                continue;
+            };
+            let viewers = self.hub.feed_count(&room).await;
+            match self.meta(id).await {
+                Ok(meta) => watched.push((room, meta, viewers)),
+                Err(e) => {
+                    tracing::debug!(error = %e.msg, stream = id, "crowd tick skipped a stream")
+                }
             }
+        }
+        watched.sort_unstable_by_key(|(_, meta, _)| meta.id);
+        let cheers = std::mem::take(&mut *self.pending_cheers.lock());
+        if watched.is_empty() && cheers.is_empty() {
+            return;
+        }
+        let figures = match self.record_tick(&cheers, &watched).await {
+            Ok(figures) => figures,
+            Err(e) => {
+                tracing::warn!(error = %e, "crowd tick failed; its cheers wait for the next");
+                let mut pending = self.pending_cheers.lock();
+                for (stream, by_emoji) in cheers {
+                    for (emoji, n) in by_emoji {
+                        *pending.entry(stream).or_default().entry(emoji).or_default() += n;
+                    }
+                }
+                return;
+            }
+        };
+        for ((room, meta, viewers), (peak, totals)) in watched.iter().zip(figures) {
+            let crowd = StreamCrowd {
+                stream: to_u64(meta.id),
+                viewers: *viewers,
+                peak: to_u64(peak),
+                cheers: totals
+                    .into_iter()
+                    .map(|(emoji, n)| (emoji, to_u64(n)))
+                    .collect::<BTreeMap<_, _>>(),
+            };
+            if self
+                .last_crowd
+                .get(&meta.id)
+                .is_some_and(|last| *last == crowd)
+            {
+                continue;
+            }
+            let frames = FrameCache::default();
+            room.broadcast_droppable(|session| {
+                frames.get(session.codec, || Push {
+                    ev: Cow::Borrowed(ev::STREAM_CROWD),
+                    room: Some(Cow::Borrowed(&*room.name)),
+                    ep: None,
+                    off: None,
+                    d: &crowd,
+                })
+            });
+            self.last_crowd.insert(meta.id, crowd);
         }
     }
 
-    async fn crowd_of(&self, feed: &Arc<Feed>) -> Result<(), ErrorBody> {
-        let Some(id) = stream_of_room(&feed.room) else {
-            return Ok(());
-        };
-        let Some(room) = self.hub.rooms.get(&feed.room) else {
-            return Ok(());
-        };
-        let viewers = self.hub.feed_count(&room).await;
-        let meta = self.meta(id).await?;
-        let (peak, cheers) = {
-            let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-            let peak = rows::record_crowd(&mut conn, id, to_i64(viewers))
-                .await
-                .map_err(db_error)?;
-            let cheers = rows::cheers(&mut conn, id).await.map_err(db_error)?;
-            if let Some(b) = meta.broadcast {
-                rows::record_broadcast_peak(&mut conn, b)
-                    .await
-                    .map_err(db_error)?;
-            }
-            (peak, cheers)
-        };
-        let crowd = StreamCrowd {
-            stream: to_u64(id),
-            viewers,
-            peak: to_u64(peak),
-            cheers: cheers
-                .into_iter()
-                .map(|(emoji, n)| (emoji, to_u64(n)))
-                .collect::<BTreeMap<_, _>>(),
-        };
-        if self.last_crowd.get(&id).is_some_and(|last| *last == crowd) {
-            return Ok(());
-        }
-        let frames = FrameCache::default();
-        room.broadcast_droppable(|session| {
-            frames.get(session.codec, || Push {
-                ev: Cow::Borrowed(ev::STREAM_CROWD),
-                room: Some(Cow::Borrowed(&*room.name)),
-                ep: None,
-                off: None,
-                d: &crowd,
+    /// The store's side of a tick, in one transaction that writes first (so SQLite takes its
+    /// write lock at once): cheers added, then per watched stream its peak and cheer totals,
+    /// then the broadcasts' peaks. Rows are taken in one order on every node — cheers, streams,
+    /// broadcasts, each by id — so two nodes' ticks on PostgreSQL queue rather than deadlock.
+    /// `watched` must be sorted by stream id.
+    async fn record_tick(
+        &self,
+        cheers: &HashMap<i64, HashMap<String, u64>>,
+        watched: &[Watched],
+    ) -> Result<Vec<(i64, Vec<(String, i64)>)>, sqlx::Error> {
+        let mut added: Vec<(i64, &str, u64)> = cheers
+            .iter()
+            .flat_map(|(stream, by_emoji)| {
+                by_emoji
+                    .iter()
+                    .map(move |(emoji, n)| (*stream, emoji.as_str(), *n))
             })
-        });
-        self.last_crowd.insert(id, crowd);
-        Ok(())
+            .collect();
+        added.sort_unstable();
+        let mut tx = self.db.pool().begin().await?;
+        for (stream, emoji, n) in added {
+            rows::add_cheers(&mut tx, stream, emoji, to_i64(n)).await?;
+        }
+        let mut figures = Vec::with_capacity(watched.len());
+        for (_, meta, viewers) in watched {
+            let peak = rows::record_crowd(&mut tx, meta.id, to_i64(*viewers)).await?;
+            let totals = rows::cheers(&mut tx, meta.id).await?;
+            figures.push((peak, totals));
+        }
+        let mut broadcasts: Vec<i64> = watched.iter().filter_map(|(_, m, _)| m.broadcast).collect();
+        broadcasts.sort_unstable();
+        broadcasts.dedup();
+        for b in broadcasts {
+            rows::record_broadcast_peak(&mut tx, b).await?;
+        }
+        tx.commit().await?;
+        Ok(figures)
     }
 
     /// Forgets the last crowd of streams no longer watched here, so a new watcher gets one.
