@@ -26,12 +26,13 @@ use crate::domain::stream::{DelayQueue, FeedKind, JoinState, Watch};
 const RESUME_KEEP: usize = 4_096;
 
 /// The kind of a feed event, from its payload.
-pub fn kind_of(event: &LogEvent) -> Option<FeedKind> {
+fn kind_of(event: &LogEvent) -> FeedKind {
     event
         .d
         .get("kind")
         .and_then(|k| k.as_str())
         .and_then(FeedKind::parse)
+        .unwrap_or(FeedKind::Data)
 }
 
 pub struct Feed {
@@ -53,7 +54,8 @@ struct Inner {
     /// What a live joiner needs, and what a delayed one needs.
     live_state: JoinState<Arc<LogEvent>>,
     released_state: JoinState<Arc<LogEvent>>,
-    queue: DelayQueue<Arc<LogEvent>>,
+    /// Events waiting for their release, with their kind (read once, when taken in).
+    queue: DelayQueue<(FeedKind, Arc<LogEvent>)>,
     /// The latest events, for resumes; `dropped` is the newest offset no longer in it.
     recent: VecDeque<Arc<LogEvent>>,
     dropped: u64,
@@ -126,14 +128,9 @@ impl Feed {
     /// Releases the delayed events that are due.
     pub fn release(&self, now_ms: u64) {
         let mut inner = self.inner.lock();
-        if inner.ready {
+        if inner.ready && !inner.queue.is_empty() {
             inner.release(now_ms);
         }
-    }
-
-    /// Whether events wait for their release.
-    pub fn has_pending(&self) -> bool {
-        !self.inner.lock().queue.is_empty()
     }
 
     /// Adds a member (its gate closed) and says where it stands: the state as it may see it,
@@ -218,7 +215,7 @@ impl Inner {
             return;
         }
         self.last = Some((event.ep.clone(), event.off));
-        let kind = kind_of(&event).unwrap_or(FeedKind::Data);
+        let kind = kind_of(&event);
         self.live_state.push(kind, event.clone());
         if self.recent.len() == RESUME_KEEP {
             if let Some(old) = self.recent.pop_front() {
@@ -227,12 +224,11 @@ impl Inner {
         }
         self.recent.push_back(event.clone());
         offer_all(&mut self.live, &event);
-        self.queue.push(event.ts_ms, event);
+        self.queue.push(event.ts_ms, (kind, event));
     }
 
     fn release(&mut self, now_ms: u64) {
-        for event in self.queue.pop_due(now_ms) {
-            let kind = kind_of(&event).unwrap_or(FeedKind::Data);
+        for (kind, event) in self.queue.pop_due(now_ms) {
             self.released_state.push(kind, event.clone());
             self.released = Some((event.ep.clone(), event.off));
             offer_all(&mut self.delayed, &event);
@@ -254,12 +250,16 @@ impl Inner {
     }
 }
 
-/// Offers an event to members, forgetting those a moderator removed from the room.
+/// Offers an event to members, forgetting those a moderator removed from the room: one pass
+/// over the list, however many thousands watch.
 fn offer_all(members: &mut Vec<Arc<Membership>>, event: &Arc<LogEvent>) {
-    members.retain(|m| !m.is_evicted());
-    for member in members.iter() {
-        member.offer(event);
-    }
+    members.retain(|m| {
+        if m.is_evicted() {
+            return false;
+        }
+        m.offer(event);
+        true
+    });
 }
 
 /// This node's feeds, for the release ticker and the crowd counts. Each feed belongs to its
@@ -287,10 +287,11 @@ impl Feeds {
         alive
     }
 
-    /// Releases every feed's due events.
+    /// Releases every feed's due events. Runs every 10 ms: it walks the registry in place
+    /// rather than collecting it, and leaves dropped feeds to [`Feeds::all`].
     pub fn release_due(&self, now_ms: u64) {
-        for feed in self.all() {
-            if feed.has_pending() {
+        for entry in self.map.iter() {
+            if let Some(feed) = entry.value().upgrade() {
                 feed.release(now_ms);
             }
         }

@@ -235,17 +235,23 @@ impl Hub {
         }
     }
 
+    /// This node's subscription to a room, made once. Joins subscribe before they read: every
+    /// event is then either in what they read or delivered live (or both, and the gate or the
+    /// feed drops the repeat).
+    async fn subscribe(&self, state: &RoomState) -> Result<(), BrokerError> {
+        state
+            .subscribed
+            .get_or_try_init(|| self.broker.subscribe(&state.name))
+            .await
+            .map(|_| ())
+    }
+
     async fn read_position(
         &self,
         state: &RoomState,
         since: Option<(&str, u64)>,
     ) -> Result<(Position, Option<bool>, Vec<Arc<LogEvent>>), BrokerError> {
-        // Subscribe before reading: every event is then either in what we read or delivered
-        // live (or both, and the gate drops the duplicate).
-        state
-            .subscribed
-            .get_or_try_init(|| self.broker.subscribe(&state.name))
-            .await?;
+        self.subscribe(state).await?;
         Ok(match since {
             None => (self.broker.position(&state.name).await?, None, Vec::new()),
             Some((ep, off)) => match self.broker.read_since(&state.name, ep, off).await? {
@@ -278,12 +284,7 @@ impl Hub {
             })
             .clone();
         let ready = async {
-            // Subscribe before reading, as for any room: an event is in the history or heard
-            // live (the feed drops the repeat).
-            state
-                .subscribed
-                .get_or_try_init(|| self.broker.subscribe(&state.name))
-                .await?;
+            self.subscribe(&state).await?;
             feed.built
                 .get_or_try_init(|| self.build_feed(&feed, history))
                 .await?;
