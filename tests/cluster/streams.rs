@@ -10,14 +10,7 @@ use std::time::{Duration, Instant};
 use guildhall_protocol::Codec;
 use serde_json::{json, Value};
 
-use crate::helpers::{Client, Cluster};
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
+use crate::helpers::{now_ms, Client, Cluster};
 
 fn ok(reply: &Value) -> Value {
     assert_eq!(reply["ok"], true, "{reply}");

@@ -274,6 +274,14 @@ impl Client {
     }
 }
 
+/// Wall-clock milliseconds since the Unix epoch, as the server stamps events.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
 pub fn codecs() -> [Codec; 2] {
     [Codec::Json, Codec::MsgPack]
 }

@@ -10,18 +10,6 @@ use serde_json::{json, Value};
 use crate::guild_helpers::*;
 use crate::helpers::*;
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
-
-fn ok(reply: &Value) -> Value {
-    assert_eq!(reply["ok"], true, "{reply}");
-    reply["d"].clone()
-}
-
 fn code(reply: &Value) -> String {
     assert_eq!(reply["ok"], false, "{reply}");
     reply["err"]["code"].as_str().unwrap_or_default().to_owned()
