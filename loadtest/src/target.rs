@@ -91,6 +91,46 @@ pub async fn start_guildhall(opts: &GuildhallOptions<'_>) -> anyhow::Result<Serv
     start_guildhall_with(opts, &GuildhallExtras::default()).await
 }
 
+/// The nodes of a cluster: `count` release servers on one core, joined by the Redis at
+/// `redis_url` under `prefix`, named `lt0`, `lt1`, …, started one at a time (the first creates
+/// and migrates a shared schema). If one fails, those started are stopped.
+pub struct ClusterNodes<'a> {
+    pub bin: &'a Path,
+    pub core: usize,
+    pub secret: &'a str,
+    pub redis_url: &'a str,
+    pub prefix: &'a str,
+    pub count: usize,
+}
+
+pub async fn start_nodes(
+    cluster: &ClusterNodes<'_>,
+    extras: &GuildhallExtras<'_>,
+) -> anyhow::Result<Vec<Server>> {
+    let mut nodes: Vec<Server> = Vec::with_capacity(cluster.count);
+    for i in 0..cluster.count {
+        let node_id = format!("lt{i}");
+        let opts = GuildhallOptions {
+            bin: cluster.bin,
+            core: Some(cluster.core),
+            secret: cluster.secret,
+            redis_url: Some(cluster.redis_url),
+            node_id: Some(&node_id),
+            redis_prefix: Some(cluster.prefix),
+        };
+        match start_guildhall_with(&opts, extras).await {
+            Ok(node) => nodes.push(node),
+            Err(e) => {
+                for node in nodes {
+                    node.stop().await;
+                }
+                return Err(e.context(format!("starting node {node_id}")));
+            }
+        }
+    }
+    Ok(nodes)
+}
+
 /// [`start_guildhall`] with a database, an API key or extra settings.
 pub async fn start_guildhall_with(
     opts: &GuildhallOptions<'_>,

@@ -8,7 +8,7 @@ use super::members::Target;
 use crate::cli::Common;
 use crate::report::Report;
 use crate::stats::Latency;
-use crate::target::{self, GuildhallOptions, Server};
+use crate::target::{self, ClusterNodes, GuildhallExtras, Server};
 
 #[derive(Clone, Debug, Args)]
 pub struct ClusterArgs {
@@ -28,19 +28,15 @@ pub async fn run(common: &Common, args: &ClusterArgs) -> anyhow::Result<(Report,
         .clone()
         .unwrap_or_else(target::default_server_bin);
     let prefix = format!("lt{:08x}", rand::random::<u32>());
-    let mut nodes: Vec<Server> = Vec::new();
-    for i in 0..args.nodes.max(1) {
-        let node_id = format!("lt{i}");
-        let opts = GuildhallOptions {
-            bin: &bin,
-            core: Some(common.spawn_core),
-            secret: &common.jwt_secret,
-            redis_url: Some(&args.redis_url),
-            node_id: Some(&node_id),
-            redis_prefix: Some(&prefix),
-        };
-        nodes.push(target::start_guildhall(&opts).await?);
-    }
+    let cluster = ClusterNodes {
+        bin: &bin,
+        core: common.spawn_core,
+        secret: &common.jwt_secret,
+        redis_url: &args.redis_url,
+        prefix: &prefix,
+        count: args.nodes.max(1),
+    };
+    let nodes = target::start_nodes(&cluster, &GuildhallExtras::default()).await?;
     let tokens = super::tokens(common);
     let targets: Vec<Target> = nodes
         .iter()

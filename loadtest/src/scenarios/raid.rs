@@ -30,7 +30,7 @@ use crate::gh;
 use crate::http1::Http;
 use crate::report::{group_thousands, Report};
 use crate::stats::{per_sec, Latency};
-use crate::target::{self, GuildhallExtras, GuildhallOptions, Server};
+use crate::target::{self, ClusterNodes, GuildhallExtras, Server};
 
 /// The boss: so much HP that it survives any run here, and the HP left is an exact sum.
 const BOSS_HP: u64 = 1_000_000_000_000_000;
@@ -112,33 +112,24 @@ pub async fn run(common: &Common, args: &RaidArgs) -> anyhow::Result<(Report, La
         ("GUILDHALL_GAME__WAR__SCHEDULE__ENABLED", "false"),
         ("GUILDHALL_RUNS__MAX_DNA_PER_MINUTE", "1000000000000000"),
     ];
-    let mut nodes: Vec<Server> = Vec::new();
-    let mut outcome = Ok(());
-    for i in 0..args.nodes {
-        let node_id = format!("lt{i}");
-        let opts = GuildhallOptions {
-            bin: &bin,
-            core: Some(common.spawn_core),
-            secret: &common.jwt_secret,
-            redis_url: Some(&args.redis_url),
-            node_id: Some(&node_id),
-            redis_prefix: Some(&cluster.prefix),
-        };
-        let extras = GuildhallExtras {
-            database_url: Some(&args.database_url),
-            database_schema: Some(&cluster.schema),
-            api_key: Some(&cluster.key),
-            env: &env,
-        };
-        // One at a time: the first creates and migrates the schema.
-        match target::start_guildhall_with(&opts, &extras).await {
-            Ok(node) => nodes.push(node),
-            Err(e) => {
-                outcome = Err(e.context(format!("starting node {node_id}")));
-                break;
-            }
-        }
-    }
+    let spec = ClusterNodes {
+        bin: &bin,
+        core: common.spawn_core,
+        secret: &common.jwt_secret,
+        redis_url: &args.redis_url,
+        prefix: &cluster.prefix,
+        count: args.nodes,
+    };
+    let extras = GuildhallExtras {
+        database_url: Some(&args.database_url),
+        database_schema: Some(&cluster.schema),
+        api_key: Some(&cluster.key),
+        env: &env,
+    };
+    let (nodes, outcome) = match target::start_nodes(&spec, &extras).await {
+        Ok(nodes) => (nodes, Ok(())),
+        Err(e) => (Vec::new(), Err(e)),
+    };
     let measured = match outcome {
         Ok(()) => measure(common, args, &nodes, &cluster).await,
         Err(e) => Err(e),

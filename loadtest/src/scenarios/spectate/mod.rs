@@ -23,7 +23,7 @@ use clap::Args;
 use crate::cli::{Common, TargetKind};
 use crate::report::Report;
 use crate::stats::Latency;
-use crate::target::{self, GuildhallExtras, GuildhallOptions, Server};
+use crate::target::{self, ClusterNodes, GuildhallExtras, Server};
 
 pub use accounting::{max_open_files, plan, OffTracker, WindowMoves};
 pub use measure::clock;
@@ -93,35 +93,26 @@ pub async fn run(common: &Common, args: &SpectateArgs) -> anyhow::Result<(Report
             .server_bin
             .clone()
             .unwrap_or_else(target::default_server_bin);
-        let prefix = &shared.prefix;
-        let schema = &shared.schema;
-        for i in 0..args.nodes {
-            let node_id = format!("lt{i}");
-            let opts = GuildhallOptions {
-                bin: &bin,
-                core: Some(common.spawn_core),
-                secret: &common.jwt_secret,
-                redis_url: Some(&args.redis_url),
-                node_id: Some(&node_id),
-                redis_prefix: Some(prefix),
-            };
-            let extras = GuildhallExtras {
-                database_url: Some(&args.database_url),
-                database_schema: Some(schema),
-                ..GuildhallExtras::default()
-            };
-            // One at a time: the first creates and migrates the schema.
-            match target::start_guildhall_with(&opts, &extras).await {
-                Ok(node) => nodes.push(node),
-                Err(e) => {
-                    for node in nodes {
-                        node.stop().await;
-                    }
-                    shared.clean(args);
-                    return Err(e.context(format!("starting node {node_id}")));
-                }
+        let cluster = ClusterNodes {
+            bin: &bin,
+            core: common.spawn_core,
+            secret: &common.jwt_secret,
+            redis_url: &args.redis_url,
+            prefix: &shared.prefix,
+            count: args.nodes,
+        };
+        let extras = GuildhallExtras {
+            database_url: Some(&args.database_url),
+            database_schema: Some(&shared.schema),
+            ..GuildhallExtras::default()
+        };
+        nodes = match target::start_nodes(&cluster, &extras).await {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                shared.clean(args);
+                return Err(e);
             }
-        }
+        };
         let urls = nodes.iter().map(|n| n.url.clone()).collect();
         let pids = nodes.iter().filter_map(|n| n.pid).collect();
         (urls, pids, Some(common.spawn_core))
