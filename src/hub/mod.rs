@@ -374,6 +374,22 @@ impl Hub {
         self.broker.position(room).await
     }
 
+    /// Where a member stands in its room: the log's newest event, or, in a stream's feed room,
+    /// the newest its feed gave it (never newer; the log's start before the first).
+    pub async fn position_of(&self, joined: &Joined) -> Result<Position, BrokerError> {
+        let Some(feed) = joined.room.feed.get() else {
+            return self.broker.position(&joined.room.name).await;
+        };
+        match feed.position_of(&joined.membership) {
+            Some(pos) => Ok(pos),
+            None => {
+                let mut start = self.broker.position(&joined.room.name).await?;
+                start.off = 0;
+                Ok(start)
+            }
+        }
+    }
+
     /// Sends each room's batched presence change, if any, with the room's count across the
     /// cluster, to its local members.
     pub async fn flush_presence(&self) {

@@ -351,22 +351,9 @@ impl Connection {
             }
         }
         if let Some(joined) = self.rooms.get(req.room.as_str()) {
-            // Joining again is not an error: the answer is where the room stands now — for a
-            // stream's spectator, where its feed stands, never newer.
-            let feed_pos = joined
-                .room
-                .feed
-                .get()
-                .map(|feed| feed.position_of(&joined.membership));
-            let position = match feed_pos {
-                Some(Some(pos)) => Ok(pos),
-                // A feed with nothing released to this member yet: the log's start.
-                Some(None) => self.services.hub.position(&req.room).await.map(|mut p| {
-                    p.off = 0;
-                    p
-                }),
-                None => self.services.hub.position(&req.room).await,
-            };
+            // Joining again is not an error: the answer is where the room stands now, for
+            // this member.
+            let position = self.services.hub.position_of(joined).await;
             let result = match position {
                 Ok(pos) => Ok(RoomJoined {
                     ep: pos.ep.to_string(),
@@ -488,7 +475,9 @@ impl Connection {
             // Spectators are welcome: any war or raid that exists, live or over.
             Box::pin(self.services.wars.room_exists(name.as_str())).await?;
         }
-        if matches!(name.kind, RoomKind::Stream | RoomKind::StreamChat) {
+        // A stream's feed room is checked by its own join (`StreamService::join`), which also
+        // decides live or delayed; its chat takes the same visibility.
+        if name.kind == RoomKind::StreamChat {
             Box::pin(self.services.streams.may_enter(&session.user, name)).await?;
         }
         if name.kind == RoomKind::Guild && !session.user.is_moderator() {

@@ -67,21 +67,21 @@ impl StreamService {
     pub async fn crowd_tick(&self) {
         let feeds = self.hub.rooms.feeds.all();
         self.metrics.stream_feeds.set(feeds.len() as f64);
-        let mut watched = Vec::with_capacity(feeds.len());
-        for feed in &feeds {
-            let (Some(id), Some(room)) =
-                (stream_of_room(&feed.room), self.hub.rooms.get(&feed.room))
-            else {
-                continue;
-            };
+        // Each count is a broker round trip: take them all at once.
+        let counted = futures::future::join_all(feeds.iter().map(|feed| async move {
+            let id = stream_of_room(&feed.room)?;
+            let room = self.hub.rooms.get(&feed.room)?;
             let viewers = self.hub.feed_count(&room).await;
             match self.meta(id).await {
-                Ok(meta) => watched.push((room, meta, viewers)),
+                Ok(meta) => Some((room, meta, viewers)),
                 Err(e) => {
-                    tracing::debug!(error = %e.msg, stream = id, "crowd tick skipped a stream")
+                    tracing::debug!(error = %e.msg, stream = id, "crowd tick skipped a stream");
+                    None
                 }
             }
-        }
+        }))
+        .await;
+        let mut watched: Vec<Watched> = counted.into_iter().flatten().collect();
         watched.sort_unstable_by_key(|(_, meta, _)| meta.id);
         let cheers = std::mem::take(&mut *self.pending_cheers.lock());
         if watched.is_empty() && cheers.is_empty() {
@@ -168,12 +168,6 @@ impl StreamService {
         }
         tx.commit().await?;
         Ok(figures)
-    }
-
-    /// Forgets the last crowd of streams no longer watched here, so a new watcher gets one.
-    pub fn forget_unwatched(&self) {
-        let watched = self.watched_here();
-        self.last_crowd.retain(|id, _| watched.contains(id));
     }
 
     /// Live streams to browse: public ones and the viewer's own guild's, a page at a time.

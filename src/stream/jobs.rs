@@ -46,7 +46,6 @@ pub async fn run(streams: Arc<StreamService>, stop: CancellationToken) {
             _ = release.tick() => streams.hub.rooms.feeds.release_due(now_ms()),
             _ = crowd.tick() => {
                 streams.crowd_tick().await;
-                streams.forget_unwatched();
                 streams.sweep(now_ms());
             }
             _ = purge.tick() => streams.housekeeping().await,

@@ -76,6 +76,12 @@ pub fn event_body(kind: &str, ts: u64, d: serde_json::Value) -> serde_json::Valu
     body
 }
 
+/// The `d` of a stored event's `stream.event` (its payload was JSON when stored).
+pub fn stored_body(row: &rows::EventRow) -> serde_json::Value {
+    let d = serde_json::from_str(&row.d).unwrap_or_default();
+    event_body(&row.kind, to_u64(row.ts_ms), d)
+}
+
 pub fn room_of(id: i64) -> String {
     format!("stream:{id}")
 }
@@ -248,12 +254,10 @@ impl StreamService {
         Ok(stored
             .into_iter()
             .map(|row| {
-                let d: serde_json::Value = serde_json::from_str(&row.d).unwrap_or_default();
-                let ts = to_u64(row.ts_ms);
                 let draft = EventDraft {
                     ev: Cow::Borrowed(ev::STREAM_EVENT),
-                    d: event_body(&row.kind, ts, d),
-                    ts_ms: ts,
+                    d: stored_body(&row),
+                    ts_ms: to_u64(row.ts_ms),
                 };
                 Arc::new(LogEvent::new(
                     room.clone(),
@@ -265,24 +269,22 @@ impl StreamService {
             .collect())
     }
 
-    /// The streams with a feed on this node.
-    fn watched_here(&self) -> std::collections::HashSet<i64> {
-        self.hub
+    /// Forgets what no longer needs remembering: idle rate windows, and, for streams nobody
+    /// here watches any more, their settings (unless published to: read again on demand) and
+    /// their last crowd (so a new watcher gets one).
+    pub fn sweep(&self, now_ms: u64) {
+        self.publish_rate.retain(|_, w| !w.is_idle(now_ms, 1_000));
+        self.cheer_rate.retain(|_, w| !w.is_idle(now_ms, 10_000));
+        let watched: std::collections::HashSet<i64> = self
+            .hub
             .rooms
             .feeds
             .all()
             .iter()
             .filter_map(|f| stream_of_room(&f.room))
-            .collect()
-    }
-
-    /// Forgets what no longer needs remembering: idle rate windows, and the settings of
-    /// streams nobody here watches or publishes to (read again on demand).
-    pub fn sweep(&self, now_ms: u64) {
-        self.publish_rate.retain(|_, w| !w.is_idle(now_ms, 1_000));
-        self.cheer_rate.retain(|_, w| !w.is_idle(now_ms, 10_000));
-        let watched = self.watched_here();
+            .collect();
         self.meta
             .retain(|id, _| watched.contains(id) || self.publish_rate.contains_key(id));
+        self.last_crowd.retain(|id, _| watched.contains(id));
     }
 }

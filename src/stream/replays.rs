@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use guildhall_protocol::{ev, ErrorBody, ErrorCode, Push, ReplayStarted, StreamEvent};
+use guildhall_protocol::{ev, ErrorBody, ErrorCode, Push, ReplayStarted};
 
 use super::StreamService;
 use crate::clock::now_ms;
@@ -74,11 +74,7 @@ impl StreamService {
             let start = tokio::time::Instant::now();
             for (i, (event, at)) in events.into_iter().zip(schedule).enumerate() {
                 tokio::time::sleep_until(start + Duration::from_millis(at)).await;
-                let body = StreamEvent {
-                    kind: event.kind,
-                    ts: to_u64(event.ts_ms),
-                    d: serde_json::from_str(&event.d).unwrap_or_default(),
-                };
+                let body = super::stored_body(&event);
                 let push = Push {
                     ev: Cow::Borrowed(ev::STREAM_EVENT),
                     room: Some(Cow::Borrowed(&room)),
