@@ -34,6 +34,7 @@ run bare-rooms       --duration 5 bare --subscribers 1000 --rate 20
 run bare-cluster     --duration 5 bare --subscribers 3000 --rate 167
 run spectate         --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 100
 run spectate-light   --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 500
+run spectate-delay   --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 500 --delay-s 5
 run bare-spectate    --duration 10 bare --subscribers 9500 --rate 2 --frame 150
 
 python3 loadtest/medians.py "$OUT"
