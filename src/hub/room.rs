@@ -88,6 +88,8 @@ pub struct RoomState {
     /// Whether the room carries chat (a war or raid room carries scoreboards only): decided
     /// once from its name, not on every message.
     pub chat: bool,
+    /// A war or raid room: its members get the scoreboard on join and resume.
+    pub contest: bool,
     /// A stream's feed room: its events go through [`RoomState::feed`], delayed.
     pub feed_room: bool,
     /// The feed of a stream room, set by its first join on this node.
@@ -100,6 +102,7 @@ impl RoomState {
         let kind = RoomName::parse(&name).ok().map(|r| r.kind);
         Self {
             chat: kind.is_some_and(|k| k.is_chat()),
+            contest: matches!(kind, Some(RoomKind::War | RoomKind::Raid)),
             feed_room: kind == Some(RoomKind::Stream),
             feed: std::sync::OnceLock::new(),
             recent: Mutex::new(RecentChat::new(recent_limit)),

@@ -324,7 +324,7 @@ impl Connection {
         self.reply(codec, id, Ok(ok));
         for join in pending {
             // A resumed contest room gets the scoreboard as it stands, as a fresh join does.
-            let contest = (!join.room.chat && !join.room.feed_room).then(|| join.room.name.clone());
+            let contest = join.room.contest.then(|| join.room.name.clone());
             self.open(join);
             if let Some(room) = contest {
                 self.services.wars.send_board(&session, &room);
@@ -424,7 +424,7 @@ impl Connection {
         };
         self.reply(codec, id, Ok(ok));
         // A contest room's member sees the scoreboard as it stands, then its updates.
-        let contest = (!join.room.chat && !join.room.feed_room).then(|| join.room.name.clone());
+        let contest = join.room.contest.then(|| join.room.name.clone());
         self.open(join);
         if let Some(room) = contest {
             self.services.wars.send_board(session, &room);
