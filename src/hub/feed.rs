@@ -120,11 +120,6 @@ impl Feed {
         inner.release(now_ms);
     }
 
-    /// The newest event taken in, if any: where the log's tail is read from during a build.
-    pub fn newest(&self) -> Option<(Arc<str>, u64)> {
-        self.inner.lock().last.clone()
-    }
-
     /// Releases the delayed events that are due.
     pub fn release(&self, now_ms: u64) {
         let mut inner = self.inner.lock();
