@@ -2,17 +2,23 @@
 import glob
 import json
 import os
+import re
 import statistics
 import sys
 
-KEYS = ["delivered_per_sec", "server_cpu_us_per_delivery", "p50_ms", "p99_ms", "p999_ms",
+KEYS = ["delivered_per_sec", "server_cpu_us_per_delivery", "server_core_busy", "p50_ms", "p99_ms", "p999_ms",
         "rss_bytes_per_conn", "handshakes_per_sec", "knee_per_sec", "generator_core_busy"]
 
 
 def main(out):
-    names = sorted({os.path.basename(p).rsplit("-", 1)[0] for p in glob.glob(os.path.join(out, "*.json"))})
-    for name in names:
-        reports = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, name + "-*.json")))]
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(out, "*.json"))):
+        # <name>-<run>.json; the run number is what tells "cluster-3" from "cluster-c20-3".
+        found = re.fullmatch(r"(.+)-(\d+)\.json", os.path.basename(path))
+        if found:
+            runs.setdefault(found.group(1), []).append(path)
+    for name in sorted(runs):
+        reports = [json.load(open(p)) for p in runs[name]]
         print(f"{name} ({len(reports)} runs)")
         for key in KEYS:
             values = [r[key] for r in reports if r.get(key) is not None]
