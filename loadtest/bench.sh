@@ -32,6 +32,9 @@ run cluster          --duration 5 cluster --nodes 3 --subscribers 3000 --rate 16
 run bare-half        --duration 5 bare --subscribers 1000 --rate 500
 run bare-rooms       --duration 5 bare --subscribers 1000 --rate 20
 run bare-cluster     --duration 5 bare --subscribers 3000 --rate 167
+run bare-cluster-b10 --duration 5 bare --subscribers 3000 --rate 167 --batch-us 10000
+run bare-cluster-b15 --duration 5 bare --subscribers 3000 --rate 167 --batch-us 15000
+run bare-cluster-b20 --duration 5 bare --subscribers 3000 --rate 167 --batch-us 20000
 run spectate         --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 100
 run spectate-light   --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 500
 run spectate-delay   --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 500 --delay-s 5

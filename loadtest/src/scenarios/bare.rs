@@ -2,6 +2,10 @@
 //! to the server core) sends frames of the same size as the fan-out's to N loopback sockets,
 //! one write per frame per socket; the generator reads them as it reads Guildhall's. What
 //! a delivery costs the server core here is what the kernel alone charges for it.
+//!
+//! With `--batch-us` it writes instead on a fixed tick: every frame that fell due since the
+//! last tick goes to each socket in one write. That is the least a writer can do for a given
+//! added latency, so it bounds what any write coalescing can reach on this core.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -27,6 +31,10 @@ pub struct BareArgs {
     /// Frame size, bytes (a 100-byte chat message is a ~230-byte chat.msg push).
     #[arg(long, default_value_t = 230)]
     pub frame: usize,
+    /// Write on a tick of this many µs, all frames due since the last tick in one write per
+    /// socket (0: one write per frame, as it falls due).
+    #[arg(long, default_value_t = 0)]
+    pub batch_us: u64,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -42,6 +50,8 @@ pub struct BareServerArgs {
     /// Seconds to write for.
     #[arg(long)]
     pub seconds: f64,
+    #[arg(long, default_value_t = 0)]
+    pub batch_us: u64,
 }
 
 /// The writer side, run as its own process on the server core.
@@ -57,22 +67,45 @@ pub fn serve(args: &BareServerArgs) -> anyhow::Result<()> {
     let mut go = [0u8; 1];
     socks[0].read_exact(&mut go)?;
     let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
+    let batch = Duration::from_micros(args.batch_us);
     let started = Instant::now();
+    let started_us = now_us();
     let until = started + Duration::from_secs_f64(args.seconds);
     let mut sent: u32 = 0;
+    let mut out = Vec::with_capacity(args.frame * 16);
     while Instant::now() < until {
-        let due = started + interval * sent;
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+        let wake = write_at(interval * sent, batch);
+        if let Some(wait) = (started + wake).checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        let frame = stamped(now_us(), u64::from(sent), args.frame);
-        let bytes = &frame.as_bytes()[..args.frame];
-        for s in &mut socks {
-            s.write_all(bytes)?;
+        // Frames carry their intended send time: a writer that falls behind shows it as
+        // latency, as the open-loop publishers do.
+        out.clear();
+        let elapsed = started.elapsed();
+        while interval * sent <= elapsed {
+            let due_us = started_us + (interval * sent).as_micros() as u64;
+            let frame = stamped(due_us, u64::from(sent), args.frame);
+            out.extend_from_slice(&frame.as_bytes()[..args.frame]);
+            sent += 1;
+            if batch.is_zero() {
+                break;
+            }
         }
-        sent += 1;
+        for s in &mut socks {
+            s.write_all(&out)?;
+        }
     }
     Ok(())
+}
+
+/// When the writer next writes, counted from its start: when the next frame falls due, or,
+/// on a tick, the first tick at or after it.
+fn write_at(next_due: Duration, batch: Duration) -> Duration {
+    if batch.is_zero() {
+        return next_due;
+    }
+    let ticks = next_due.as_nanos().div_ceil(batch.as_nanos());
+    batch * u32::try_from(ticks).unwrap_or(u32::MAX)
 }
 
 pub async fn run(common: &Common, args: &BareArgs) -> anyhow::Result<(Report, Latency)> {
@@ -97,6 +130,7 @@ pub async fn run(common: &Common, args: &BareArgs) -> anyhow::Result<(Report, La
             &args.frame.to_string(),
         ])
         .args(["--seconds", &span.as_secs_f64().to_string()])
+        .args(["--batch-us", &args.batch_us.to_string()])
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id();
@@ -169,7 +203,39 @@ pub async fn run(common: &Common, args: &BareArgs) -> anyhow::Result<(Report, La
         ..Report::default()
     };
     report.generator_saturated = report.generator_core_busy >= 0.9;
+    if args.batch_us > 0 {
+        report
+            .notes
+            .push(format!("one write per socket every {} µs", args.batch_us));
+    }
     super::fanout::fill_cpu(&mut report, &spent, latency.len());
     let summary = latency.summary();
     Ok((report.with_latency(&summary), latency))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unbatched_writes_fall_on_each_frame() {
+        let due = Duration::from_micros(5_988);
+        assert_eq!(write_at(due, Duration::ZERO), due);
+    }
+
+    #[test]
+    fn batched_writes_fall_on_the_first_tick_at_or_after_the_frame() {
+        let tick = Duration::from_millis(10);
+        assert_eq!(write_at(Duration::ZERO, tick), Duration::ZERO);
+        assert_eq!(write_at(Duration::from_millis(6), tick), tick);
+        assert_eq!(
+            write_at(tick, tick),
+            tick,
+            "a frame due on a tick goes with it"
+        );
+        assert_eq!(
+            write_at(Duration::from_micros(10_001), tick),
+            Duration::from_millis(20)
+        );
+    }
 }
