@@ -323,12 +323,7 @@ impl Connection {
         };
         self.reply(codec, id, Ok(ok));
         for join in pending {
-            // A resumed contest room gets the scoreboard as it stands, as a fresh join does.
-            let contest = join.room.contest.then(|| join.room.name.clone());
             self.open(join);
-            if let Some(room) = contest {
-                self.services.wars.send_board(&session, &room);
-            }
         }
         Flow::Continue
     }
@@ -423,12 +418,7 @@ impl Connection {
             history,
         };
         self.reply(codec, id, Ok(ok));
-        // A contest room's member sees the scoreboard as it stands, then its updates.
-        let contest = join.room.contest.then(|| join.room.name.clone());
         self.open(join);
-        if let Some(room) = contest {
-            self.services.wars.send_board(session, &room);
-        }
         Flow::Continue
     }
 
@@ -440,14 +430,12 @@ impl Connection {
         since: Option<(&str, u64)>,
     ) -> Result<PendingJoin, ErrorBody> {
         let name = checked_room(room, &session.user.id)?;
+        self.may_enter_room(session, &name).await?;
         if name.kind == RoomKind::Stream {
-            // A feed room: its service decides live or delayed, and where the member stands.
-            self.services
-                .moderation
-                .check_join(&session.user, name.as_str())?;
+            // A feed room: its service checks the stream's visibility, decides live or
+            // delayed, and where the member stands.
             return Box::pin(self.services.streams.join(session, &name, since)).await;
         }
-        self.may_enter_room(session, &name).await?;
         self.services
             .hub
             .join(session, name.as_str(), since)
@@ -488,12 +476,21 @@ impl Connection {
         Ok(())
     }
 
+    /// Opens a join's gate and keeps the room. A contest room's member, joining or resuming,
+    /// then gets the scoreboard as it stands, and its updates after.
     fn open(&mut self, join: PendingJoin) {
         let joined = join.open();
-        if let (Some(guild), Some(session)) = (guild_of_room(&joined.room.name), &self.session) {
+        let room = joined.room.clone();
+        self.rooms.insert(room.name.clone(), joined);
+        let Some(session) = &self.session else {
+            return;
+        };
+        if let Some(guild) = guild_of_room(&room.name) {
             self.guild_presence(guild, session, MemberPresence::Online);
         }
-        self.rooms.insert(joined.room.name.clone(), joined);
+        if room.contest {
+            self.services.wars.send_board(session, &room.name);
+        }
     }
 
     /// Leaves a room; the last connection of a user to leave a guild room takes them offline.
