@@ -235,18 +235,32 @@ impl StreamService {
         let keep_until = req
             .keep
             .then(|| to_i64(now + self.config.replay_ttl_hours * 3_600_000));
-        {
-            let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-            if !rows::end(&mut conn, meta.id, to_i64(now), keep_until)
-                .await
-                .map_err(db_error)?
-            {
-                return Err(ErrorBody::new(ErrorCode::Conflict, "this stream has ended"));
-            }
+        if !self.close(&meta, now, keep_until, req.d).await? {
+            return Err(ErrorBody::new(ErrorCode::Conflict, "this stream has ended"));
         }
-        self.append(&meta, FeedKind::End, req.d).await?;
         let row = self.row(meta.id).await?;
         Ok(super::views::info(&row))
+    }
+
+    /// Closes a live stream to publishing, then sends its "end" event with `d`. False when it
+    /// had ended already (on another node, or by an earlier call): only one end is announced.
+    async fn close(
+        &self,
+        meta: &StreamMeta,
+        now: u64,
+        keep_until: Option<i64>,
+        d: serde_json::Value,
+    ) -> Result<bool, ErrorBody> {
+        let closed = {
+            let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
+            rows::end(&mut conn, meta.id, to_i64(now), keep_until)
+                .await
+                .map_err(db_error)?
+        };
+        if closed {
+            self.append(meta, FeedKind::End, d).await?;
+        }
+        Ok(closed)
     }
 
     /// Ends the live streams that published nothing for `idle_end_s`: an owner whose phone died
@@ -261,20 +275,9 @@ impl StreamService {
         let mut ended = 0;
         for id in idle {
             let meta = self.meta(id).await?;
-            let closed = {
-                let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
-                rows::end(&mut conn, id, to_i64(now), None)
-                    .await
-                    .map_err(db_error)?
-            };
             // Another node may have ended it a moment ago: only one announces it.
-            if closed {
-                self.append(
-                    &meta,
-                    FeedKind::End,
-                    serde_json::json!({ "reason": "idle" }),
-                )
-                .await?;
+            let idle_end = serde_json::json!({ "reason": "idle" });
+            if self.close(&meta, now, None, idle_end).await? {
                 ended += 1;
             }
         }
