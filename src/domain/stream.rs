@@ -292,8 +292,9 @@ pub struct RateWindow {
 }
 
 impl RateWindow {
-    /// Records an action at `now_ms` if the window has room; false when it has none.
-    pub fn try_take(&mut self, now_ms: u64, max: usize, window_ms: u64) -> bool {
+    /// Records an action at `now_ms` if the window has room. When it has none, the error is
+    /// how long until it has: the oldest action's age leaving the window (at least 1 ms).
+    pub fn try_take(&mut self, now_ms: u64, max: usize, window_ms: u64) -> Result<(), u64> {
         while self
             .times
             .front()
@@ -302,10 +303,11 @@ impl RateWindow {
             self.times.pop_front();
         }
         if self.times.len() >= max {
-            return false;
+            let oldest = self.times.front().copied().unwrap_or(now_ms);
+            return Err((oldest + window_ms).saturating_sub(now_ms).max(1));
         }
         self.times.push_back(now_ms);
-        true
+        Ok(())
     }
 
     /// Nothing left to remember.
@@ -527,13 +529,16 @@ mod tests {
     fn rate_window_slides() {
         let mut w = RateWindow::default();
         for t in 0..5 {
-            assert!(w.try_take(t * 100, 5, 10_000));
+            assert_eq!(w.try_take(t * 100, 5, 10_000), Ok(()));
         }
-        assert!(!w.try_take(9_999, 5, 10_000));
+        // Full: the wait is until the oldest (at 0) leaves the window.
+        assert_eq!(w.try_take(9_999, 5, 10_000), Err(1));
+        assert_eq!(w.try_take(2_500, 5, 10_000), Err(7_500));
         assert!(!w.is_idle(9_999, 10_000));
-        assert!(w.try_take(10_000, 5, 10_000));
-        assert!(!w.try_take(10_050, 5, 10_000));
-        assert!(w.try_take(10_100, 5, 10_000));
+        assert_eq!(w.try_take(10_000, 5, 10_000), Ok(()));
+        // The next oldest is at 100: waiting what was said is enough.
+        assert_eq!(w.try_take(10_050, 5, 10_000), Err(50));
+        assert_eq!(w.try_take(10_100, 5, 10_000), Ok(()));
         assert!(w.is_idle(30_000, 10_000));
     }
 

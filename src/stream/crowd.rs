@@ -37,18 +37,17 @@ impl StreamService {
                 format!("cheers are one of {}", self.config.cheer_emojis.join(" ")),
             ));
         }
-        let allowed = self
-            .cheer_rate
+        self.cheer_rate
             .entry(user.id.clone())
             .or_default()
-            .try_take(now_ms(), self.config.cheers_per_10s, 10_000);
-        if !allowed {
-            return Err(ErrorBody::retry_after(
-                ErrorCode::RateLimited,
-                "cheering too fast",
-                1_000,
-            ));
-        }
+            .try_take(now_ms(), self.config.cheers_per_10s, 10_000)
+            .map_err(|wait_ms| {
+                ErrorBody::retry_after(
+                    ErrorCode::RateLimited,
+                    format!("at most {} cheers per 10 s", self.config.cheers_per_10s),
+                    wait_ms,
+                )
+            })?;
         *self
             .pending_cheers
             .lock()

@@ -161,16 +161,9 @@ impl StreamService {
             .is_some_and(|row| row.owner == *user.id))
     }
 
-    /// Places an event in the stream's log and stores it; refused when the stream ended, the
-    /// payload is too large or the stream publishes too fast.
-    async fn append(
-        &self,
-        meta: &StreamMeta,
-        kind: FeedKind,
-        d: serde_json::Value,
-    ) -> Result<StreamPublished, ErrorBody> {
-        let payload =
-            serde_json::to_string(&d).map_err(|e| crate::chat::internal("encoding", e))?;
+    /// An event's payload as stored: its JSON, refused when over `max_event_bytes`.
+    fn payload(&self, d: &serde_json::Value) -> Result<String, ErrorBody> {
+        let payload = serde_json::to_string(d).map_err(|e| crate::chat::internal("encoding", e))?;
         if payload.len() > self.config.max_event_bytes {
             return Err(ErrorBody::new(
                 ErrorCode::TooLong,
@@ -180,20 +173,31 @@ impl StreamService {
                 ),
             ));
         }
+        Ok(payload)
+    }
+
+    /// Places an event in the stream's log and stores it; refused when the stream ended, the
+    /// payload is too large or the stream publishes too fast.
+    async fn append(
+        &self,
+        meta: &StreamMeta,
+        kind: FeedKind,
+        d: serde_json::Value,
+    ) -> Result<StreamPublished, ErrorBody> {
+        let payload = self.payload(&d)?;
         let now = now_ms();
         if kind != FeedKind::End {
-            let allowed = self.publish_rate.entry(meta.id).or_default().try_take(
-                now,
-                self.config.max_events_per_sec,
-                1_000,
-            );
-            if !allowed {
-                return Err(ErrorBody::retry_after(
-                    ErrorCode::RateLimited,
-                    "publishing too fast to this stream",
-                    100,
-                ));
-            }
+            self.publish_rate
+                .entry(meta.id)
+                .or_default()
+                .try_take(now, self.config.max_events_per_sec, 1_000)
+                .map_err(|wait_ms| {
+                    ErrorBody::retry_after(
+                        ErrorCode::RateLimited,
+                        "publishing too fast to this stream",
+                        wait_ms,
+                    )
+                })?;
             let row = self.row(meta.id).await?;
             if row.status != "live" {
                 return Err(ErrorBody::new(ErrorCode::Conflict, "this stream has ended"));
@@ -251,6 +255,9 @@ impl StreamService {
         keep_until: Option<i64>,
         d: serde_json::Value,
     ) -> Result<bool, ErrorBody> {
+        // A payload the end event could not carry is refused before the stream closes, so
+        // the refusal changes nothing.
+        self.payload(&d)?;
         let closed = {
             let mut conn = self.db.pool().acquire().await.map_err(db_error)?;
             rows::end(&mut conn, meta.id, to_i64(now), keep_until)
