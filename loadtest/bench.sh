@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every figure of BENCHMARKS.md RUNS times (default 5) and prints the medians.
+# Reruns, RUNS times each (default 5), the figures of BENCHMARKS.md's summary table (all but
+# the raid's, which `guildhall-loadtest raid` gives), the small rooms and the bare writer's
+# floor, and prints the medians. The other sections of BENCHMARKS.md give their own commands.
 # Server pinned to core 0, generator to core 1; all traffic on loopback; bounded in time.
 # Needs: a release build (cargo build --release), Redis on 127.0.0.1:6379 for `cluster`,
 # Redis and PostgreSQL (127.0.0.1:5432, database test) for `spectate`,
@@ -39,5 +41,6 @@ run spectate         --duration 20 spectate --nodes 2 --spectators-per-node 1900
 run spectate-light   --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 500
 run spectate-delay   --duration 20 spectate --nodes 2 --spectators-per-node 19000 --move-every-ms 500 --delay-s 5
 run bare-spectate    --duration 10 bare --subscribers 9500 --rate 2 --frame 150
+run bare-spectate-10 --duration 10 bare --subscribers 9500 --rate 10 --frame 150
 
 python3 loadtest/medians.py "$OUT"
