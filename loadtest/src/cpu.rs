@@ -1,19 +1,26 @@
 //! What a core and a process spent, read from `/proc`. A core's busy time includes the
 //! kernel's softirq work for loopback traffic, which the process's own rusage misses.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 /// Clock ticks per second of `/proc` times.
 pub fn clk_tck() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
+    // Asked once: it cannot change while the process runs, and `Sampler::start` needs it at
+    // the start of a measured span, on the generator's own thread, where forking `getconf`
+    // would be counted as the generator's work.
+    static CLK_TCK: OnceLock<u64> = OnceLock::new();
+    *CLK_TCK.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100)
+    })
 }
 
 /// Busy and total ticks of one core since boot.
@@ -103,11 +110,13 @@ pub struct Sampler {
 
 impl Sampler {
     pub fn start(core: Option<usize>, pid: Option<u32>) -> Self {
+        // Before the first readings, so that the process's one `getconf` is not in the span.
+        let tck = clk_tck();
         Self {
             core: core.and_then(|c| read_core(c).ok().map(|t| (c, t))),
             proc: pid.and_then(|p| read_proc_ticks(p).ok().map(|t| (p, t))),
             started: Instant::now(),
-            tck: clk_tck(),
+            tck,
         }
     }
 
