@@ -199,10 +199,9 @@ pub async fn run(common: &Common, args: &BareArgs) -> anyhow::Result<(Report, La
         offered_per_sec: args.rate,
         delivered: latency.len(),
         delivered_per_sec: per_sec(latency.len(), span),
-        generator_core_busy: gen.core_busy.unwrap_or(0.0),
         ..Report::default()
-    };
-    report.generator_saturated = report.generator_core_busy >= 0.9;
+    }
+    .with_generator_busy(gen.core_busy.unwrap_or(0.0));
     if args.batch_us > 0 {
         report
             .notes

@@ -82,10 +82,9 @@ pub async fn run(
         duration_s: elapsed.as_secs_f64(),
         handshakes_per_sec: Some(per_sec(ok, elapsed)),
         server_core_busy: spent.core_busy,
-        generator_core_busy: gen.core_busy.unwrap_or(0.0),
         ..Report::default()
-    };
-    report.generator_saturated = report.generator_core_busy >= 0.9;
+    }
+    .with_generator_busy(gen.core_busy.unwrap_or(0.0));
     if ok > 0 {
         if let Some(us) = spent.core_busy_us.or(spent.proc_us) {
             report.notes.push(format!(

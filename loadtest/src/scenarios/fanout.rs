@@ -242,8 +242,7 @@ pub async fn run_on(
         total = latency;
     }
     let gen = generator.finish();
-    report.generator_core_busy = gen.core_busy.unwrap_or(0.0);
-    report.generator_saturated = report.generator_core_busy >= 0.9;
+    report = report.with_generator_busy(gen.core_busy.unwrap_or(0.0));
     let errors = fleet.tally.errors.load(Ordering::Relaxed);
     let closed = fleet.tally.closed.load(Ordering::Relaxed);
     if errors + closed > 0 {

@@ -88,10 +88,9 @@ pub async fn run(
         delivered: latency.len(),
         delivered_per_sec: per_sec(latency.len(), span),
         rss_bytes: server.pid.and_then(|p| crate::cpu::rss_bytes(p).ok()),
-        generator_core_busy: gen.core_busy.unwrap_or(0.0),
         ..Report::default()
-    };
-    report.generator_saturated = report.generator_core_busy >= 0.9;
+    }
+    .with_generator_busy(gen.core_busy.unwrap_or(0.0));
     fill_cpu(&mut report, &spent, latency.len());
     let summary = latency.summary();
     Ok((report.with_latency(&summary), latency))
