@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -129,6 +129,82 @@ pub async fn start_nodes(
         }
     }
     Ok(nodes)
+}
+
+/// A run's own part of the PostgreSQL and the Redis its nodes share: a fresh schema (the
+/// first node creates and migrates it) and a fresh key prefix, removed once the nodes stop.
+pub struct Store {
+    pub schema: String,
+    pub prefix: String,
+}
+
+/// What became of a [`Store`] after [`Store::clean`]: each part is attempted whatever became
+/// of the other, and each scenario words the outcome in its report.
+pub struct Cleanup {
+    pub schema: anyhow::Result<()>,
+    pub keys: anyhow::Result<()>,
+}
+
+impl Store {
+    /// `<schema_stem><tag>` and `<prefix_stem><tag>`, one random 8-hex-digit tag for both, so
+    /// runs against the same databases never share state.
+    pub fn fresh(schema_stem: &str, prefix_stem: &str) -> Self {
+        let tag = rand::random::<u32>();
+        Self {
+            schema: format!("{schema_stem}{tag:08x}"),
+            prefix: format!("{prefix_stem}{tag:08x}"),
+        }
+    }
+
+    /// Drops the schema, then deletes the keys under the prefix. Call it only once the nodes
+    /// have stopped: a running node would write to them again.
+    pub fn clean(&self, database_url: &str, redis_url: &str) -> Cleanup {
+        Cleanup {
+            schema: drop_schema(database_url, &self.schema),
+            keys: drop_redis_keys(redis_url, &self.prefix),
+        }
+    }
+}
+
+/// Drops a schema and everything in it, with `psql`.
+fn drop_schema(database_url: &str, schema: &str) -> anyhow::Result<()> {
+    let output = std::process::Command::new("psql")
+        .args([database_url, "-q", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .output()
+        .context("running psql")?;
+    ensure!(
+        output.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(())
+}
+
+/// Deletes the run's Redis keys (the nodes' logs; they would expire in a day anyway).
+fn drop_redis_keys(redis_url: &str, prefix: &str) -> anyhow::Result<()> {
+    let output = std::process::Command::new("redis-cli")
+        .args(["-u", redis_url, "--scan", "--pattern"])
+        .arg(format!("{prefix}:*"))
+        .output()
+        .context("running redis-cli")?;
+    ensure!(
+        output.status.success(),
+        "redis-cli: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let listed = String::from_utf8_lossy(&output.stdout);
+    let keys: Vec<&str> = listed.lines().filter(|k| !k.is_empty()).collect();
+    for chunk in keys.chunks(256) {
+        let status = std::process::Command::new("redis-cli")
+            .args(["-u", redis_url, "DEL"])
+            .args(chunk)
+            .stdout(Stdio::null())
+            .status()
+            .context("running redis-cli")?;
+        ensure!(status.success(), "redis-cli DEL failed");
+    }
+    Ok(())
 }
 
 /// [`start_guildhall`] with a database, an API key or extra settings.

@@ -8,7 +8,7 @@ use super::members::Target;
 use crate::cli::Common;
 use crate::report::Report;
 use crate::stats::Latency;
-use crate::target::{self, ClusterNodes, GuildhallExtras, Server};
+use crate::target::{GuildhallExtras, Server};
 
 #[derive(Clone, Debug, Args)]
 pub struct ClusterArgs {
@@ -23,20 +23,15 @@ pub struct ClusterArgs {
 }
 
 pub async fn run(common: &Common, args: &ClusterArgs) -> anyhow::Result<(Report, Latency)> {
-    let bin = common
-        .server_bin
-        .clone()
-        .unwrap_or_else(target::default_server_bin);
     let prefix = format!("lt{:08x}", rand::random::<u32>());
-    let cluster = ClusterNodes {
-        bin: &bin,
-        core: common.spawn_core,
-        secret: &common.jwt_secret,
-        redis_url: &args.redis_url,
-        prefix: &prefix,
-        count: args.nodes.max(1),
-    };
-    let nodes = target::start_nodes(&cluster, &GuildhallExtras::default()).await?;
+    let nodes = super::start_nodes(
+        common,
+        &args.redis_url,
+        &prefix,
+        args.nodes.max(1),
+        &GuildhallExtras::default(),
+    )
+    .await?;
     let tokens = super::tokens(common);
     let targets: Vec<Target> = nodes
         .iter()

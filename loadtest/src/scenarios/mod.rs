@@ -10,13 +10,14 @@ pub mod raid;
 pub mod rooms;
 pub mod spectate;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Common, TargetKind};
 use crate::gh::Tokens;
-use crate::target::{self, GuildhallOptions, Server};
+use crate::target::{self, ClusterNodes, GuildhallExtras, GuildhallOptions, Server};
 
 /// Starts (or attaches to) the server the options name.
 pub async fn server(common: &Common) -> anyhow::Result<Server> {
@@ -29,10 +30,7 @@ pub async fn server(common: &Common) -> anyhow::Result<Server> {
     }
     match common.target {
         TargetKind::Guildhall => {
-            let bin = common
-                .server_bin
-                .clone()
-                .unwrap_or_else(target::default_server_bin);
+            let bin = server_bin(common);
             let opts = GuildhallOptions {
                 bin: &bin,
                 core: Some(common.spawn_core),
@@ -45,6 +43,35 @@ pub async fn server(common: &Common) -> anyhow::Result<Server> {
         }
         TargetKind::Socketio => target::start_socketio(Some(common.spawn_core), None).await,
     }
+}
+
+/// The Guildhall binary to start: `--server-bin`, or the workspace's release build.
+fn server_bin(common: &Common) -> PathBuf {
+    common
+        .server_bin
+        .clone()
+        .unwrap_or_else(target::default_server_bin)
+}
+
+/// Starts `count` Guildhall nodes of a cluster on the server core, joined by the Redis at
+/// `redis_url` under `prefix` (see [`target::start_nodes`]).
+pub async fn start_nodes(
+    common: &Common,
+    redis_url: &str,
+    prefix: &str,
+    count: usize,
+    extras: &GuildhallExtras<'_>,
+) -> anyhow::Result<Vec<Server>> {
+    let bin = server_bin(common);
+    let cluster = ClusterNodes {
+        bin: &bin,
+        core: common.spawn_core,
+        secret: &common.jwt_secret,
+        redis_url,
+        prefix,
+        count,
+    };
+    target::start_nodes(&cluster, extras).await
 }
 
 pub fn tokens(common: &Common) -> Tokens {

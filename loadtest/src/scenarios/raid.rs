@@ -30,7 +30,7 @@ use crate::gh;
 use crate::http1::Http;
 use crate::report::{group_thousands, Report};
 use crate::stats::{per_sec, Latency};
-use crate::target::{self, ClusterNodes, GuildhallExtras, Server};
+use crate::target::{GuildhallExtras, Server, Store};
 
 /// The boss: so much HP that it survives any run here, and the HP left is an exact sum.
 const BOSS_HP: u64 = 1_000_000_000_000_000;
@@ -91,20 +91,13 @@ pub async fn run(common: &Common, args: &RaidArgs) -> anyhow::Result<(Report, La
     ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     ensure!(args.nodes > 0, "--nodes must be at least 1");
 
-    let bin = common
-        .server_bin
-        .clone()
-        .unwrap_or_else(target::default_server_bin);
-    let tag = rand::random::<u32>();
-    let cluster = Cluster {
-        schema: format!("lt_raid_{tag:08x}"),
-        prefix: format!("ltraid{tag:08x}"),
-        key: format!(
-            "lt-{:016x}{:016x}",
-            rand::random::<u64>(),
-            rand::random::<u64>()
-        ),
-    };
+    let store = Store::fresh("lt_raid_", "ltraid");
+    // The server-to-server API key the nodes accept: the run's own.
+    let key = format!(
+        "lt-{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    );
     let hp = BOSS_HP.to_string();
     let env = [
         ("GUILDHALL_GAME__PERKS__RAID_LEVEL", "1"),
@@ -112,46 +105,39 @@ pub async fn run(common: &Common, args: &RaidArgs) -> anyhow::Result<(Report, La
         ("GUILDHALL_GAME__WAR__SCHEDULE__ENABLED", "false"),
         ("GUILDHALL_RUNS__MAX_DNA_PER_MINUTE", "1000000000000000"),
     ];
-    let spec = ClusterNodes {
-        bin: &bin,
-        core: common.spawn_core,
-        secret: &common.jwt_secret,
-        redis_url: &args.redis_url,
-        prefix: &cluster.prefix,
-        count: args.nodes,
-    };
     let extras = GuildhallExtras {
         database_url: Some(&args.database_url),
-        database_schema: Some(&cluster.schema),
-        api_key: Some(&cluster.key),
+        database_schema: Some(&store.schema),
+        api_key: Some(&key),
         env: &env,
     };
-    let (nodes, outcome) = match target::start_nodes(&spec, &extras).await {
-        Ok(nodes) => (nodes, Ok(())),
-        Err(e) => (Vec::new(), Err(e)),
-    };
-    let measured = match outcome {
-        Ok(()) => measure(common, args, &nodes, &cluster).await,
+    let started =
+        super::start_nodes(common, &args.redis_url, &store.prefix, args.nodes, &extras).await;
+    let measured = match started {
+        Ok(nodes) => {
+            let measured = measure(common, args, &nodes, &key).await;
+            for node in nodes {
+                node.stop().await;
+            }
+            measured
+        }
         Err(e) => Err(e),
     };
-    for node in nodes {
-        node.stop().await;
-    }
-    let dropped = drop_schema(&args.database_url, &cluster.schema);
-    let deleted = drop_redis_keys(&args.redis_url, &cluster.prefix);
+    // Also when a node failed to start: the first may have created the schema.
+    let cleanup = store.clean(&args.database_url, &args.redis_url);
     let (mut report, latency, checks) = measured?;
-    match dropped {
+    match cleanup.schema {
         Ok(()) => report
             .notes
-            .push(format!("schema {} dropped", cluster.schema)),
+            .push(format!("schema {} dropped", store.schema)),
         Err(e) => report
             .notes
-            .push(format!("schema {} was not dropped: {e:#}", cluster.schema)),
+            .push(format!("schema {} was not dropped: {e:#}", store.schema)),
     }
-    if let Err(e) = deleted {
+    if let Err(e) = cleanup.keys {
         report.notes.push(format!(
             "Redis keys {}:* were not deleted (they expire in a day): {e:#}",
-            cluster.prefix
+            store.prefix
         ));
     }
     if checks.iter().any(|c| !c.exact) {
@@ -166,59 +152,12 @@ pub async fn run(common: &Common, args: &RaidArgs) -> anyhow::Result<(Report, La
     Ok((report, latency))
 }
 
-/// What the nodes of one run share besides Redis and PostgreSQL.
-struct Cluster {
-    schema: String,
-    prefix: String,
-    key: String,
-}
-
-pub(crate) fn drop_schema(database_url: &str, schema: &str) -> anyhow::Result<()> {
-    let output = std::process::Command::new("psql")
-        .args([database_url, "-q", "-v", "ON_ERROR_STOP=1", "-c"])
-        .arg(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        .output()
-        .context("running psql")?;
-    ensure!(
-        output.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    Ok(())
-}
-
-/// Deletes the run's Redis keys (the nodes' logs; they would expire in a day anyway).
-pub(crate) fn drop_redis_keys(redis_url: &str, prefix: &str) -> anyhow::Result<()> {
-    let output = std::process::Command::new("redis-cli")
-        .args(["-u", redis_url, "--scan", "--pattern"])
-        .arg(format!("{prefix}:*"))
-        .output()
-        .context("running redis-cli")?;
-    ensure!(
-        output.status.success(),
-        "redis-cli: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    let listed = String::from_utf8_lossy(&output.stdout);
-    let keys: Vec<&str> = listed.lines().filter(|k| !k.is_empty()).collect();
-    for chunk in keys.chunks(256) {
-        let status = std::process::Command::new("redis-cli")
-            .args(["-u", redis_url, "DEL"])
-            .args(chunk)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .context("running redis-cli")?;
-        ensure!(status.success(), "redis-cli DEL failed");
-    }
-    Ok(())
-}
-
 /// The guild, its raid, the load, and the check of every node's board.
 async fn measure(
     common: &Common,
     args: &RaidArgs,
     nodes: &[Server],
-    cluster: &Cluster,
+    key: &str,
 ) -> anyhow::Result<(Report, Latency, Vec<NodeCheck>)> {
     let addrs: Vec<SocketAddr> = nodes
         .iter()
@@ -226,7 +165,7 @@ async fn measure(
         .collect::<anyhow::Result<_>>()?;
     let bar = super::progress(common, "raid");
     bar.set_message(format!("a guild of {} and its raid", args.members));
-    let raid = setup(common, args, nodes, &addrs, &cluster.key).await?;
+    let raid = setup(common, args, nodes, &addrs, key).await?;
 
     bar.set_message(format!(
         "{} connections, batches of {} runs",
@@ -244,15 +183,10 @@ async fn measure(
         acked: AtomicU64::new(0),
         batches: AtomicU64::new(0),
     };
-    let senders = futures::future::join_all((0..args.concurrency).map(|i| {
-        sender(
-            i,
-            addrs[i % addrs.len()],
-            &cluster.key,
-            &shared,
-            rand::random(),
-        )
-    }));
+    let senders = futures::future::join_all(
+        (0..args.concurrency)
+            .map(|i| sender(i, addrs[i % addrs.len()], key, &shared, rand::random())),
+    );
     let sampling = async {
         tokio::time::sleep_until(start.into()).await;
         let server = Sampler::start(Some(common.spawn_core), None);
@@ -302,7 +236,7 @@ async fn measure(
         .collect();
     let mut checks = Vec::new();
     for (i, addr) in addrs.iter().enumerate() {
-        checks.push(check_node(format!("lt{i}"), *addr, &cluster.key, raid, want, stopped).await);
+        checks.push(check_node(format!("lt{i}"), *addr, key, raid, want, stopped).await);
     }
     bar.finish_and_clear();
 

@@ -23,10 +23,8 @@ use clap::Args;
 use crate::cli::{Common, TargetKind};
 use crate::report::Report;
 use crate::stats::Latency;
-use crate::target::{self, ClusterNodes, GuildhallExtras, Server};
+use crate::target::{GuildhallExtras, Server, Store};
 
-pub use accounting::{max_open_files, plan, OffTracker, WindowMoves};
-pub use measure::clock;
 pub use worker::{worker, WorkerArgs};
 
 #[derive(Clone, Debug, Args)]
@@ -74,11 +72,7 @@ pub async fn run(common: &Common, args: &SpectateArgs) -> anyhow::Result<(Report
         "--spectators-per-node must be at least 1"
     );
     let mut nodes: Vec<Server> = Vec::new();
-    let tag = rand::random::<u32>();
-    let shared = Shared {
-        schema: format!("lt_spectate_{tag:08x}"),
-        prefix: format!("ltspec{tag:08x}"),
-    };
+    let store = Store::fresh("lt_spectate_", "ltspec");
     let (urls, pids, core): (Vec<String>, Vec<u32>, Option<usize>) = if let Some(url) = &common.url
     {
         let urls: Vec<String> = url.split(',').map(|u| u.trim().to_owned()).collect();
@@ -89,27 +83,23 @@ pub async fn run(common: &Common, args: &SpectateArgs) -> anyhow::Result<(Report
         )
     } else {
         ensure!(args.nodes > 0, "--nodes must be at least 1");
-        let bin = common
-            .server_bin
-            .clone()
-            .unwrap_or_else(target::default_server_bin);
-        let cluster = ClusterNodes {
-            bin: &bin,
-            core: common.spawn_core,
-            secret: &common.jwt_secret,
-            redis_url: &args.redis_url,
-            prefix: &shared.prefix,
-            count: args.nodes,
-        };
         let extras = GuildhallExtras {
             database_url: Some(&args.database_url),
-            database_schema: Some(&shared.schema),
+            database_schema: Some(&store.schema),
             ..GuildhallExtras::default()
         };
-        nodes = match target::start_nodes(&cluster, &extras).await {
+        let started = crate::scenarios::start_nodes(
+            common,
+            &args.redis_url,
+            &store.prefix,
+            args.nodes,
+            &extras,
+        )
+        .await;
+        nodes = match started {
             Ok(nodes) => nodes,
             Err(e) => {
-                shared.clean(args);
+                clean(&store, args);
                 return Err(e);
             }
         };
@@ -123,7 +113,7 @@ pub async fn run(common: &Common, args: &SpectateArgs) -> anyhow::Result<(Report
         node.stop().await;
     }
     let cleaned = if started_here {
-        shared.clean(args)
+        clean(&store, args)
     } else {
         Vec::new()
     };
@@ -134,34 +124,27 @@ pub async fn run(common: &Common, args: &SpectateArgs) -> anyhow::Result<(Report
             urls.len(),
             common.spawn_core,
             args.redis_url,
-            shared.prefix,
+            store.prefix,
             args.database_url,
-            shared.schema
+            store.schema
         ));
     }
     report.notes.extend(cleaned);
     Ok((report, latency))
 }
 
-/// What the nodes of one run share: a Redis key prefix and a PostgreSQL schema of its own.
-struct Shared {
-    schema: String,
-    prefix: String,
-}
-
-impl Shared {
-    /// Drops the schema and deletes the Redis keys; what could not be done, as notes.
-    fn clean(&self, args: &SpectateArgs) -> Vec<String> {
-        let mut notes = Vec::new();
-        if let Err(e) = super::raid::drop_schema(&args.database_url, &self.schema) {
-            notes.push(format!("schema {} was not dropped: {e:#}", self.schema));
-        }
-        if let Err(e) = super::raid::drop_redis_keys(&args.redis_url, &self.prefix) {
-            notes.push(format!(
-                "Redis keys {}:* were not deleted: {e:#}",
-                self.prefix
-            ));
-        }
-        notes
+/// Drops the run's schema and deletes its Redis keys; what could not be done, as notes.
+fn clean(store: &Store, args: &SpectateArgs) -> Vec<String> {
+    let cleanup = store.clean(&args.database_url, &args.redis_url);
+    let mut notes = Vec::new();
+    if let Err(e) = cleanup.schema {
+        notes.push(format!("schema {} was not dropped: {e:#}", store.schema));
     }
+    if let Err(e) = cleanup.keys {
+        notes.push(format!(
+            "Redis keys {}:* were not deleted: {e:#}",
+            store.prefix
+        ));
+    }
+    notes
 }
