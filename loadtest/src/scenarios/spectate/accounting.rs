@@ -117,7 +117,6 @@ pub fn max_open_files(limits: &str) -> Option<u64> {
 /// What a worker counted.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(super) struct Counts {
-    pub(super) joined: u64,
     /// Moves of the window delivered (each a latency sample).
     pub(super) delivered: u64,
     /// `stream.event` pushes, in the window or not.
@@ -133,7 +132,6 @@ pub(super) struct Counts {
     pub(super) incomplete: u64,
     pub(super) crowd_pushes: u64,
     pub(super) crowd_viewers: Option<u64>,
-    pub(super) crowd_peak: Option<u64>,
     pub(super) crowd_at_us: u64,
     /// `"ok":false` replies.
     pub(super) errors: u64,
@@ -145,7 +143,6 @@ pub(super) struct Counts {
 
 impl Counts {
     pub(super) fn add(&mut self, o: &Counts) {
-        self.joined += o.joined;
         self.delivered += o.delivered;
         self.seen += o.seen;
         self.in_span += o.in_span;
@@ -157,7 +154,6 @@ impl Counts {
         self.crowd_pushes += o.crowd_pushes;
         if o.crowd_viewers.is_some() && o.crowd_at_us >= self.crowd_at_us {
             self.crowd_viewers = o.crowd_viewers;
-            self.crowd_peak = o.crowd_peak;
             self.crowd_at_us = o.crowd_at_us;
         }
         self.errors += o.errors;

@@ -105,7 +105,6 @@ impl Owner {
         }
     }
 
-    /// Ends the stream (best effort) and closes.
     /// Ends the stream and closes; the reply to `stream.end` (or why there is none).
     pub(super) async fn end(mut self) -> String {
         let frame = json!({ "id": END_ID, "op": "stream.end", "d": { "stream": self.stream } });

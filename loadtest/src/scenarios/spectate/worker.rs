@@ -17,7 +17,7 @@ use super::protocol::{emit, Down, Up, PROGRESS_EVERY};
 use crate::cli::Common;
 use crate::gh::{self, Ws};
 use crate::stats::Latency;
-use crate::text::{now_us, number_after};
+use crate::text::{now_us, number_after, number_after_found};
 
 /// A worker's part (started by `spectate`).
 #[derive(Clone, Debug, Args)]
@@ -51,26 +51,29 @@ const SPARE_FILES: u64 = 64;
 /// the free part of the buffer before every read.
 const SPECTATOR_READ_BUFFER: usize = 2 * 1024;
 
-const EV_EVENT: &[u8] = br#""ev":"stream.event""#;
+/// How every `stream.event` push starts: the server serialises a push's `ev` first (the first
+/// field of its `Push`), so the event is known without searching the frame.
+const EVENT_START: &[u8] = br#"{"ev":"stream.event""#;
 const EV_CROWD: &[u8] = br#""ev":"stream.crowd""#;
 const KEY_OFF: &[u8] = br#""off":"#;
 /// The intended send time (µs since the epoch) inside a move's payload.
 const KEY_STAMP: &[u8] = br#""lt_us":"#;
 const KEY_VIEWERS: &[u8] = br#""viewers":"#;
-const KEY_PEAK: &[u8] = br#""peak":"#;
 const REFUSED: &[u8] = br#""ok":false"#;
 
 /// The searches every push goes through, built once.
 struct Finders {
-    event: memmem::Finder<'static>,
     crowd: memmem::Finder<'static>,
     refused: memmem::Finder<'static>,
+    off: memmem::Finder<'static>,
+    stamp: memmem::Finder<'static>,
 }
 
 static FINDERS: LazyLock<Finders> = LazyLock::new(|| Finders {
-    event: memmem::Finder::new(EV_EVENT),
     crowd: memmem::Finder::new(EV_CROWD),
     refused: memmem::Finder::new(REFUSED),
+    off: memmem::Finder::new(KEY_OFF),
+    stamp: memmem::Finder::new(KEY_STAMP),
 });
 
 /// Everything a worker's spectators report to, behind one lock (the worker has one thread).
@@ -88,14 +91,15 @@ struct Feed {
 
 impl Feed {
     fn on_frame(&mut self, spectator: usize, frame: &[u8], now: u64) {
-        if FINDERS.event.find(frame).is_some() {
+        if frame.starts_with(EVENT_START) {
             self.counts.seen += 1;
             if now >= self.span.0 && now < self.span.1 {
                 self.counts.in_span += 1;
             }
-            let (Some(off), Some(stamp)) =
-                (number_after(frame, KEY_OFF), number_after(frame, KEY_STAMP))
-            else {
+            let (Some(off), Some(stamp)) = (
+                number_after_found(frame, &FINDERS.off),
+                number_after_found(frame, &FINDERS.stamp),
+            ) else {
                 self.counts.other_events += 1;
                 return;
             };
@@ -114,7 +118,6 @@ impl Feed {
             if let Some(viewers) = number_after(frame, KEY_VIEWERS) {
                 if now >= self.counts.crowd_at_us {
                     self.counts.crowd_viewers = Some(viewers);
-                    self.counts.crowd_peak = number_after(frame, KEY_PEAK);
                     self.counts.crowd_at_us = now;
                 }
             }
@@ -278,7 +281,7 @@ pub async fn worker(common: &Common, args: &WorkerArgs) -> anyhow::Result<()> {
             }
             Down::Finish { expected } => {
                 let counts = feed.lock().finish(expected)?;
-                return emit(&Up::Done(Box::new(Counts { joined, ..counts })));
+                return emit(&Up::Done(Box::new(counts)));
             }
         }
     }
@@ -288,13 +291,21 @@ pub async fn worker(common: &Common, args: &WorkerArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// The stream's delay in the fixture: not zero, so a latency that left it out would be off
+    /// by this much.
+    const DELAY_US: u64 = 3_000;
+
+    /// `count` spectators that joined, then one that never did.
     fn feed(count: usize) -> Feed {
+        let mut trackers = vec![Some(OffTracker::default()); count];
+        trackers.push(None);
         Feed {
             window: (1_000_000, 2_000_000),
-            span: (1_001_000, 1_500_000),
-            delay_us: 0,
+            // The receipt span is the window moved by the delay, as the parent sets it.
+            span: (1_001_000 + DELAY_US, 1_500_000 + DELAY_US),
+            delay_us: DELAY_US,
             latency: Latency::new(),
-            trackers: vec![Some(OffTracker::default()); count],
+            trackers,
             counts: Counts::default(),
         }
     }
@@ -308,49 +319,51 @@ mod tests {
     #[test]
     fn feed_counts_window_events_crowds_and_refusals() {
         let mut f = feed(2);
-        f.on_frame(0, event(1, 999_999).as_bytes(), 1_500_000); // before the window
-        f.on_frame(0, event(2, 1_000_000).as_bytes(), 1_002_000);
-        f.on_frame(0, event(4, 1_200_000).as_bytes(), 1_205_000);
-        f.on_frame(1, event(2, 1_000_000).as_bytes(), 1_001_000);
-        f.on_frame(1, event(3, 1_100_000).as_bytes(), 1_101_000);
-        f.on_frame(1, event(9, 2_000_000).as_bytes(), 2_001_000); // after it
+        // Receipt times, written as they would be with no delay: the intended time plus the
+        // latency.
+        let at = |undelayed: u64| undelayed + DELAY_US;
+        f.on_frame(0, event(1, 999_999).as_bytes(), at(1_500_000)); // before the window
+        f.on_frame(0, event(2, 1_000_000).as_bytes(), at(1_002_000));
+        f.on_frame(0, event(4, 1_200_000).as_bytes(), at(1_205_000));
+        f.on_frame(1, event(2, 1_000_000).as_bytes(), at(1_001_000));
+        f.on_frame(1, event(3, 1_100_000).as_bytes(), at(1_101_000));
+        f.on_frame(1, event(9, 2_000_000).as_bytes(), at(2_001_000)); // after it
         f.on_frame(
             1,
             br#"{"ev":"stream.event","room":"stream:1","ep":"e","off":10,"d":{"kind":"start","ts":1}}"#,
-            2_001_000,
+            at(2_001_000),
         );
         f.on_frame(
             0,
             br#"{"ev":"stream.crowd","room":"stream:1","d":{"stream":1,"viewers":2,"peak":3,"cheers":{}}}"#,
-            1_300_000,
+            at(1_300_000),
         );
         f.on_frame(
             0,
             br#"{"id":5,"ok":false,"err":{"code":"invalid"}}"#,
-            1_300_000,
+            at(1_300_000),
         );
         f.closed("close 4008".into());
         let c = f.finish(3).expect("finish");
         assert_eq!(c.seen, 7);
         assert_eq!(
             c.in_span, 4,
-            "received from 1,001,000 µs to before 1,500,000 µs"
+            "received from 1,004,000 µs to before 1,503,000 µs"
         );
         assert_eq!(c.delivered, 4);
         assert_eq!(c.other_events, 1);
-        // Spectator 0 got offsets 2 and 4 of 2..=4, spectator 1 got 2 and 3.
+        // Spectator 0 got offsets 2 and 4 of 2..=4, spectator 1 got 2 and 3; spectator 2
+        // never joined, so it misses nothing.
         assert_eq!(
             (c.missing, c.incomplete, c.gaps, c.out_of_order),
             (2, 2, 1, 0)
         );
-        assert_eq!(
-            (c.crowd_pushes, c.crowd_viewers, c.crowd_peak),
-            (1, Some(2), Some(3))
-        );
+        assert_eq!((c.crowd_pushes, c.crowd_viewers), (1, Some(2)));
         assert_eq!(c.errors, 1);
         assert_eq!(c.close_reasons.get("close 4008"), Some(&1));
         let l = Latency::decode(&c.latency).expect("latency");
         assert_eq!(l.len(), 4);
+        // 2, 5, 1 and 1 ms after the intended time plus the delay.
         assert!((l.summary().max_ms - 5.0).abs() < 0.01, "{:?}", l.summary());
     }
 }
