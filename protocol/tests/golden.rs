@@ -1048,6 +1048,15 @@ fn check_stream_push(g: &Golden) -> Check {
             ensure(p.ep.is_some() && p.off.is_some_and(|o| o >= 1), || {
                 "a feed event carries ep and off".to_owned()
             })?;
+            // The variant names a replay's event; `ep` "replay" is a replay's and only its.
+            let replay = g.label.ends_with("(replay)");
+            ensure((p.ep.as_deref() == Some("replay")) == replay, || {
+                if replay {
+                    "a replay's event has the ep \"replay\"".to_owned()
+                } else {
+                    "only a replay's event has the ep \"replay\"".to_owned()
+                }
+            })?;
             ensure(STREAM_KINDS.contains(&p.d.kind.as_str()), || {
                 format!("{:?} is not an event kind", p.d.kind)
             })?;
