@@ -398,6 +398,20 @@ async fn bad_input_gets_a_clear_code_and_changes_nothing() {
     // Nothing refused reached the feed.
     let got = feed_events(&mut fan, Duration::from_millis(300)).await;
     assert_eq!(payloads(&got), (0..5).map(|i| json!(i)).collect::<Vec<_>>());
+    // An end whose payload is too large is refused before the stream closes: it stays live,
+    // and a proper end still works.
+    refused(
+        &owner
+            .request("stream.end", json!({ "stream": id, "d": "x".repeat(100) }))
+            .await,
+        "too_long",
+    );
+    let info = owner.request("stream.get", json!({ "stream": id })).await;
+    assert_eq!(info["d"]["status"], "live", "{info}");
+    let ended = owner
+        .request("stream.end", json!({ "stream": id, "d": {} }))
+        .await;
+    assert_eq!(ended["d"]["status"], "ended", "{ended}");
     server.stop().await;
 }
 
@@ -429,6 +443,10 @@ async fn cheers_and_spectators_become_one_crowd_push_per_tick_with_exact_totals(
                 accepted += 1;
             } else {
                 refused(&r, "rate_limited");
+                assert_eq!(r["err"]["msg"], "at most 3 cheers per 10 s");
+                // The wait is until this fan's first cheer, a moment ago, leaves the window.
+                let retry = r["err"]["retry_ms"].as_u64().expect("retry_ms");
+                assert!((5_000..=10_000).contains(&retry), "retry_ms {retry}");
             }
         }
     }
